@@ -1,0 +1,185 @@
+// Package domain holds the types both services share: projects, environments, flags,
+// their per-environment configuration, the environment snapshot that the cache stores,
+// and the one error type every layer returns.
+//
+// The JSON shapes are the wire contract of the admin API (snake_case). Struct tags named
+// `validate` carry the structural rules that package validate checks with
+// go-playground/validator; the semantic rules (variants referenced, weights, operators,
+// prerequisites) live in package validate itself.
+package domain
+
+import "time"
+
+// Kind is the type of the values a flag serves.
+type Kind string
+
+// Flag kinds.
+const (
+	KindBoolean Kind = "boolean"
+	KindString  Kind = "string"
+	KindNumber  Kind = "number"
+	KindJSON    Kind = "json"
+)
+
+// Kinds lists every valid kind, in documentation order.
+var Kinds = []Kind{KindBoolean, KindString, KindNumber, KindJSON}
+
+// Variant keys of every boolean flag.
+const (
+	VariantOn  = "on"
+	VariantOff = "off"
+)
+
+// Project groups flags and environments.
+type Project struct {
+	ID          string    `json:"id,omitempty"`
+	Key         string    `json:"key" validate:"required,slug"`
+	Name        string    `json:"name" validate:"required,max=200"`
+	Description string    `json:"description,omitempty" validate:"max=2000"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+}
+
+// DefaultEnvironments are created with every project; production is protected.
+var DefaultEnvironments = []Environment{
+	{Key: "development", Name: "Development"},
+	{Key: "staging", Name: "Staging"},
+	{Key: "production", Name: "Production", Protected: true},
+}
+
+// Environment is one deployment stage of a project. Version increases with every change
+// that touches the environment and identifies a snapshot of it.
+type Environment struct {
+	ID          string    `json:"id,omitempty"`
+	Key         string    `json:"key" validate:"required,slug"`
+	Name        string    `json:"name" validate:"required,max=200"`
+	Description string    `json:"description,omitempty" validate:"max=2000"`
+	Protected   bool      `json:"protected"`
+	Version     int64     `json:"version"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+}
+
+// Variant is one named value a flag can serve. Value holds the decoded JSON value:
+// bool, string, float64, or any JSON value for a json flag.
+type Variant struct {
+	Key         string `json:"key" validate:"required,variantkey"`
+	Name        string `json:"name,omitempty" validate:"max=200"`
+	Description string `json:"description,omitempty" validate:"max=2000"`
+	Value       any    `json:"value"`
+}
+
+// Flag is a feature flag of a project. It exists in every environment of the project;
+// Killed turns it off in all of them at once.
+type Flag struct {
+	ID          string    `json:"id,omitempty"`
+	Key         string    `json:"key" validate:"required,flagkey"`
+	Name        string    `json:"name" validate:"max=200"`
+	Description string    `json:"description,omitempty" validate:"max=4000"`
+	Kind        Kind      `json:"kind" validate:"required,oneof=boolean string number json"`
+	Variants    []Variant `json:"variants" validate:"max=100,dive"`
+	Tags        []string  `json:"tags,omitempty" validate:"max=50,dive,tag"`
+	// Salt feeds the bucketing hash; flags with different salts bucket independently.
+	Salt      string    `json:"salt,omitempty" validate:"omitempty,salt"`
+	Killed    bool      `json:"killed"`
+	Archived  bool      `json:"archived"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// BooleanVariants returns the variants every boolean flag has.
+func BooleanVariants() []Variant {
+	return []Variant{{Key: VariantOn, Value: true}, {Key: VariantOff, Value: false}}
+}
+
+// Variant returns the variant with the given key.
+func (f *Flag) Variant(key string) (Variant, bool) {
+	for _, v := range f.Variants {
+		if v.Key == key {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// BucketSalt is the salt bucketing uses: Salt, or the flag key when none is set.
+func (f *Flag) BucketSalt() string {
+	if f.Salt != "" {
+		return f.Salt
+	}
+	return f.Key
+}
+
+// Config is a flag's configuration in one environment.
+type Config struct {
+	Enabled       bool           `json:"enabled"`
+	Rules         []Rule         `json:"rules" validate:"max=500,dive"`
+	Default       Serve          `json:"default"`
+	OffVariant    string         `json:"off_variant" validate:"required"`
+	Prerequisites []Prerequisite `json:"prerequisites" validate:"max=50,dive"`
+	Version       int64          `json:"version"`
+	UpdatedAt     time.Time      `json:"updated_at,omitzero"`
+}
+
+// Rule serves a variant or a rollout when all of its conditions hold. A rule without
+// conditions matches every context.
+type Rule struct {
+	ID          string      `json:"id" validate:"required,variantkey"`
+	Description string      `json:"description,omitempty" validate:"max=2000"`
+	Conditions  []Condition `json:"conditions" validate:"max=100,dive"`
+	Serve       Serve       `json:"serve"`
+}
+
+// Condition tests one context attribute. Attribute is a context key or a dotted path
+// into nested objects (company.plan).
+type Condition struct {
+	Attribute string   `json:"attribute" validate:"required,max=256"`
+	Operator  Operator `json:"operator" validate:"required"`
+	Values    []any    `json:"values"`
+}
+
+// Serve names what a rule or the default serves: exactly one of a fixed variant or a
+// percentage rollout.
+type Serve struct {
+	Variant string   `json:"variant,omitempty"`
+	Rollout *Rollout `json:"rollout,omitempty"`
+}
+
+// Rollout splits contexts between variants by percentage. Weights are percentages with
+// at most three decimals summing to 100. BucketBy names the attribute to bucket by; the
+// targeting key when empty.
+type Rollout struct {
+	Weights  map[string]float64 `json:"weights"`
+	BucketBy string             `json:"bucket_by,omitempty"`
+}
+
+// Prerequisite requires another flag of the same environment to be on and to serve
+// Variant before this flag's rules are considered.
+type Prerequisite struct {
+	Flag    string `json:"flag" validate:"required"`
+	Variant string `json:"variant" validate:"required"`
+}
+
+// FlagConfig is a flag together with its configuration in one environment.
+type FlagConfig struct {
+	Flag   Flag   `json:"flag"`
+	Config Config `json:"config"`
+}
+
+// Snapshot is every flag of one environment at one version: the unit the evaluator
+// caches. Archived flags are not part of a snapshot.
+type Snapshot struct {
+	ProjectKey     string       `json:"project_key"`
+	EnvironmentID  string       `json:"environment_id"`
+	EnvironmentKey string       `json:"environment_key"`
+	Version        int64        `json:"version"`
+	Flags          []FlagConfig `json:"flags"`
+}
+
+// Normalize fills in what a flag definition may leave out: the on/off variants of a
+// boolean flag.
+func (f *Flag) Normalize() {
+	if f.Kind == KindBoolean && len(f.Variants) == 0 {
+		f.Variants = BooleanVariants()
+	}
+}

@@ -1,0 +1,94 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an Error. Each code maps to one HTTP status in one place
+// (package httpapi); storage adapters translate driver errors into codes at their edge.
+type Code string
+
+// Error codes.
+const (
+	CodeInvalid      Code = "invalid"      // the request is malformed or breaks a rule
+	CodeUnauthorized Code = "unauthorized" // no valid credentials
+	CodeForbidden    Code = "forbidden"    // valid credentials, not allowed
+	CodeNotFound     Code = "not_found"    // the addressed resource does not exist
+	CodeConflict     Code = "conflict"     // duplicate key or stale version
+	CodeTooLarge     Code = "too_large"    // the body is over the limit
+	CodeRateLimited  Code = "rate_limited" // too many attempts
+	CodeUnavailable  Code = "unavailable"  // a dependency is down
+	CodeInternal     Code = "internal"     // a bug or an unexpected failure
+)
+
+// FieldError names one bad field by its JSON path (rules[2].conditions[0].values) and
+// says what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is the one error type of the application. Message is safe to show a client;
+// Err, the cause, is for logs only.
+type Error struct {
+	Code    Code
+	Message string
+	Fields  []FieldError
+	Err     error
+}
+
+// Errorf returns an Error with a formatted client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an Error of the given code whose cause is err.
+func Wrap(code Code, err error, message string) *Error {
+	return &Error{Code: code, Message: message, Err: err}
+}
+
+func (e *Error) Error() string {
+	s := string(e.Code) + ": " + e.Message
+	for _, f := range e.Fields {
+		s += "; " + f.Field + ": " + f.Message
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorCode returns the code of the first Error in err's chain, CodeInternal for any
+// other non-nil error, and "" for nil.
+func ErrorCode(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// ErrorMessage returns the client-safe message of err: the message of its Error, or a
+// generic one for errors that carry no such message.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// ErrorFields returns the field errors of err's Error, if any.
+func ErrorFields(err error) []FieldError {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}

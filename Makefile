@@ -1,0 +1,39 @@
+# Switchyard: the two commands of the README, and their parts.
+SHELL := /bin/bash
+GO ?= go
+MODULES := pkg services/admin services/evaluator
+PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+.PHONY: test lint unit bench run fuzz work
+
+## test: the whole suite (formatting, vet in every module on its own, all tests)
+test: lint unit
+
+## lint: gofmt check, and go vet inside each module with GOWORK=off, which also proves
+## each module builds on its own through its replace lines
+lint:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	@for m in $(MODULES); do echo "go vet ($$m, GOWORK=off)"; (cd $$m && GOWORK=off $(GO) vet ./...) || exit 1; done
+
+## unit: every module's tests, race detector on
+unit:
+	$(GO) test -race -count=1 $(PACKAGES)
+
+## bench: the Go benchmarks with allocations, five runs each
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/...
+
+## fuzz: each fuzz target for FUZZTIME (default 30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/semver -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+
+## run: start the whole stack locally
+run:
+	@echo "make run: the admin service is not available yet; see the README"
+
+## work: regenerate go.work
+work:
+	scripts/gen-go-work

@@ -183,3 +183,53 @@ func (f *Flag) Normalize() {
 		f.Variants = BooleanVariants()
 	}
 }
+
+// InitialConfig is a flag's configuration in an environment it has just been added to:
+// off, serving its off variant ("off" for a boolean flag, else its first variant).
+func (f *Flag) InitialConfig() Config {
+	off := ""
+	if _, ok := f.Variant(VariantOff); ok {
+		off = VariantOff
+	} else if len(f.Variants) > 0 {
+		off = f.Variants[0].Key
+	}
+	return Config{Rules: []Rule{}, Default: Serve{Variant: off}, OffVariant: off, Prerequisites: []Prerequisite{}, Version: 1}
+}
+
+// FlagDetail is a flag with its configuration in every environment, by environment key.
+type FlagDetail struct {
+	Flag
+	Environments map[string]Config `json:"environments"`
+}
+
+// EnvironmentState is a flag's state in one environment, as flag listings show it.
+type EnvironmentState struct {
+	Enabled bool  `json:"enabled"`
+	Version int64 `json:"version"`
+}
+
+// FlagSummary is a flag with its on/off state in every environment.
+type FlagSummary struct {
+	Flag
+	Environments map[string]EnvironmentState `json:"environments"`
+}
+
+// FlagFilter selects flags of a project; zero fields do not filter.
+type FlagFilter struct {
+	Tag      string
+	Query    string // a case-insensitive substring of key, name or description
+	Archived bool   // archived flags instead of active ones
+}
+
+// Dependent is a prerequisite another flag holds on a flag, in one environment.
+type Dependent struct {
+	Flag        string `json:"flag"`
+	Environment string `json:"environment"`
+	Variant     string `json:"variant"`
+}
+
+// Origin says who makes a change and in which request, for the audit trail.
+type Origin struct {
+	Actor     Actor
+	RequestID string
+}

@@ -16,6 +16,7 @@ const (
 	CodeForbidden    Code = "forbidden"    // valid credentials, not allowed
 	CodeNotFound     Code = "not_found"    // the addressed resource does not exist
 	CodeConflict     Code = "conflict"     // duplicate key or stale version
+	CodePrecondition Code = "precondition" // a required version (If-Match) is missing
 	CodeTooLarge     Code = "too_large"    // the body is over the limit
 	CodeRateLimited  Code = "rate_limited" // too many attempts
 	CodeUnavailable  Code = "unavailable"  // a dependency is down
@@ -35,7 +36,10 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
-	Err     error
+	// Extra holds client-safe facts that help the client recover, such as the current
+	// version after a conflict; problem+json shows them as extension members.
+	Extra map[string]any
+	Err   error
 }
 
 // Errorf returns an Error with a formatted client-safe message.
@@ -82,6 +86,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// ErrorExtra returns the extension members of err's Error, if any.
+func ErrorExtra(err error) map[string]any {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Extra
+	}
+	return nil
 }
 
 // ErrorFields returns the field errors of err's Error, if any.

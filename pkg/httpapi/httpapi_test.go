@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+)
+
+func TestStatus(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{domain.Errorf(domain.CodeInvalid, "x"), 400},
+		{domain.Errorf(domain.CodeUnauthorized, "x"), 401},
+		{domain.Errorf(domain.CodeForbidden, "x"), 403},
+		{domain.Errorf(domain.CodeNotFound, "x"), 404},
+		{domain.Errorf(domain.CodeConflict, "x"), 409},
+		{domain.Errorf(domain.CodePrecondition, "x"), 428},
+		{domain.Errorf(domain.CodeTooLarge, "x"), 413},
+		{domain.Errorf(domain.CodeRateLimited, "x"), 429},
+		{domain.Errorf(domain.CodeUnavailable, "x"), 503},
+		{errors.New("boom"), 500},
+		{fmt.Errorf("load: %w", context.Canceled), StatusClientClosed},
+		{fmt.Errorf("load: %w", context.DeadlineExceeded), 504},
+		{echo.ErrMethodNotAllowed, 405},
+	}
+	for _, tt := range tests {
+		if got := Status(tt.err); got != tt.want {
+			t.Errorf("Status(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestProblem(t *testing.T) {
+	internal := NewProblem(fmt.Errorf("query: %w", errors.New("pq: password authentication failed")), "r1")
+	if internal.Detail != "internal error" || internal.Status != 500 {
+		t.Errorf("5xx details must not leak: %+v", internal)
+	}
+	conflict := NewProblem(&domain.Error{Code: domain.CodeConflict, Message: "stale",
+		Fields: []domain.FieldError{{Field: "version", Message: "is 3"}}, Extra: map[string]any{"current_version": 3}}, "r2")
+	b, err := json.Marshal(conflict)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if m["current_version"] != float64(3) || m["status"] != float64(409) || m["request_id"] != "r2" || m["code"] != "conflict" {
+		t.Errorf("problem: %s", b)
+	}
+	tooLarge := NewProblem(echo.ErrStatusRequestEntityTooLarge, "")
+	if tooLarge.Status != http.StatusRequestEntityTooLarge || len(tooLarge.Errors) != 1 || tooLarge.Errors[0].Field != "body" {
+		t.Errorf("413: %+v", tooLarge)
+	}
+}
+
+func TestDecode(t *testing.T) {
+	type inner struct {
+		N int `json:"n"`
+	}
+	type body struct {
+		Name  string  `json:"name"`
+		Items []inner `json:"items"`
+		On    bool    `json:"on"`
+	}
+	tests := []struct {
+		in    string
+		field string
+	}{
+		{``, "body"},
+		{`   `, "body"},
+		{`{"name":`, "body"},
+		{`{"name":"a"}x`, "body"},
+		{`{"name":"a"}{}`, "body"},
+		{`{"nmae":"a"}`, "nmae"},
+		{`{"name":1}`, "name"},
+		{`{"on":"yes"}`, "on"},
+		{`{"items":[{"n":"x"}]}`, "items.n"},
+		{`"just a string"`, "body"},
+	}
+	for _, tt := range tests {
+		var b body
+		err := DecodeBytes([]byte(tt.in), &b)
+		if domain.ErrorCode(err) != domain.CodeInvalid {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
+		}
+		fields := domain.ErrorFields(err)
+		if len(fields) != 1 || fields[0].Field != tt.field {
+			t.Errorf("%q: fields %+v, want %s", tt.in, fields, tt.field)
+		}
+	}
+	var b body
+	if err := DecodeBytes([]byte(`{"name":"a","items":[{"n":1}],"on":true}`), &b); err != nil || b.Name != "a" || !b.On {
+		t.Errorf("valid body: %v %+v", err, b)
+	}
+}
+
+func TestCursor(t *testing.T) {
+	for _, pos := range []string{"new-checkout", "checkout/v2", "12345"} {
+		got, err := DecodeCursor(EncodeCursor(pos))
+		if err != nil || got != pos {
+			t.Errorf("round trip %q: %q %v", pos, got, err)
+		}
+	}
+	if _, err := DecodeCursor("!!!"); !slices.Contains([]string{"cursor"}, domain.ErrorFields(err)[0].Field) {
+		t.Errorf("bad cursor: %v", err)
+	}
+}

@@ -1,0 +1,136 @@
+package rediscache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/testinfra"
+)
+
+func client(t *testing.T) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(testinfra.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func envID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func TestContract(t *testing.T) {
+	ctx := context.Background()
+	rdb := client(t)
+	env := envID()
+	sub := rdb.Subscribe(ctx, Channel)
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	mustLoad := func(want int64, wantData string) {
+		t.Helper()
+		data, v, err := Load(ctx, rdb, env)
+		if want == 0 {
+			if !errors.Is(err, ErrMiss) {
+				t.Fatalf("want a miss, got version %d, %v", v, err)
+			}
+			return
+		}
+		if err != nil || v != want || string(data) != wantData {
+			t.Fatalf("load: %q v%d %v; want %q v%d", data, v, err, wantData, want)
+		}
+	}
+	writeBack := func(v int64, data string, want bool) {
+		t.Helper()
+		ok, err := WriteBack(ctx, rdb, env, v, []byte(data))
+		if err != nil || ok != want {
+			t.Fatalf("write back v%d: stored=%v %v; want stored=%v", v, ok, err, want)
+		}
+	}
+
+	mustLoad(0, "")
+	writeBack(1, "one", true)
+	mustLoad(1, "one")
+	writeBack(1, "one again", false) // the same version is not rewritten
+
+	// A write of version 2 commits; the fence drops version 1 and announces 2.
+	if _, err := Fence(ctx, rdb, Invalidation{EnvironmentID: env, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(0, "")
+	// A reader that loaded version 1 before the write cannot put it back.
+	writeBack(1, "stale", false)
+	mustLoad(0, "")
+	writeBack(2, "two", true)
+	mustLoad(2, "two")
+	// Delivered twice, or late and out of order: nothing moves backwards.
+	if _, err := Fence(ctx, rdb, Invalidation{EnvironmentID: env, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fence(ctx, rdb, Invalidation{EnvironmentID: env, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(2, "two")
+	if f, err := Fenced(ctx, rdb, env); err != nil || f != 2 {
+		t.Fatalf("fence %d %v, want 2", f, err)
+	}
+	if ttl := rdb.TTL(ctx, Key(env)).Val(); ttl <= 0 || ttl > TTL {
+		t.Errorf("ttl %v", ttl)
+	}
+
+	// Every fence was published.
+	want := []int64{2, 2, 1}
+	for _, v := range want {
+		msg, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := ParseInvalidation(msg.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inv.EnvironmentID != env || inv.Version != v {
+			t.Fatalf("got %+v, want version %d", inv, v)
+		}
+	}
+}
+
+func TestParseInvalidation(t *testing.T) {
+	for _, bad := range []string{"", "{}", `{"environment_id":"x","version":0}`, "nope"} {
+		if _, err := ParseInvalidation(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestRedisDown(t *testing.T) {
+	srv := testinfra.StartRedis(t)
+	opt, _ := redis.ParseURL(srv.URL())
+	opt.MaxRetries = -1
+	opt.DialTimeout = 200 * time.Millisecond
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := Fence(ctx, rdb, Invalidation{EnvironmentID: "e", Version: 1}); err == nil {
+		t.Fatal("fence with Redis down must fail")
+	}
+	srv.Start()
+	if _, err := Fence(ctx, rdb, Invalidation{EnvironmentID: "e", Version: 1}); err != nil {
+		t.Fatalf("fence after restart: %v", err)
+	}
+}

@@ -1,0 +1,168 @@
+// Package testinfra gives integration tests the real PostgreSQL and Redis servers that
+// scripts/stack starts: a fresh database per test, the shared test Redis, and private
+// Redis servers that a test may stop and start to inject failures.
+//
+// scripts/test exports SWITCHYARD_TEST_DATABASE_URL and SWITCHYARD_TEST_REDIS_URL and
+// sets SWITCHYARD_INTEGRATION=1, under which a missing server fails the test instead of
+// skipping it, so CI cannot pass by skipping.
+package testinfra
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+)
+
+func required(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("SWITCHYARD_INTEGRATION") == "1" {
+			t.Fatalf("%s is not set; run the tests through scripts/test", name)
+		}
+		t.Skipf("integration test: %s is not set (make test sets it)", name)
+	}
+	return v
+}
+
+// PostgresDB creates an empty database on the test server and returns its URL; the
+// database is dropped when the test ends.
+func PostgresDB(t testing.TB) string {
+	t.Helper()
+	base := required(t, "SWITCHYARD_TEST_DATABASE_URL")
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("SWITCHYARD_TEST_DATABASE_URL: %v", err)
+	}
+	name := "t_" + randomHex(8)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// RedisURL returns the shared test Redis. Tests share it, so they must use keys and
+// messages of their own (environment ids are random).
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return required(t, "SWITCHYARD_TEST_REDIS_URL")
+}
+
+// Redis is a private redis-server a test can stop and start again on the same port.
+type Redis struct {
+	t    testing.TB
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// StartRedis starts a private Redis on a free loopback port; it is stopped when the
+// test ends.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	required(t, "SWITCHYARD_TEST_REDIS_URL") // only where the test servers are available
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server not found: %v", err)
+	}
+	r := &Redis{t: t, port: FreePort(t), dir: t.TempDir()}
+	r.Start()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+// URL returns the server's address as a redis:// URL.
+func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// Addr returns host:port.
+func (r *Redis) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)) }
+
+// Start starts the server (again) and waits until it answers.
+func (r *Redis) Start() {
+	r.t.Helper()
+	if r.cmd != nil {
+		return
+	}
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir, "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		r.t.Fatalf("start redis: %v", err)
+	}
+	r.cmd = cmd
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if ping(r.Addr()) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatalf("redis on %s did not start", r.Addr())
+}
+
+// Stop kills the server and waits until it is gone.
+func (r *Redis) Stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func ping(addr string) bool {
+	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(500 * time.Millisecond))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	buf := make([]byte, 7)
+	n, _ := conn.Read(buf)
+	return string(buf[:n]) == "+PONG\r\n"
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

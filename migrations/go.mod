@@ -1,0 +1,3 @@
+module github.com/switchyard/switchyard/migrations
+
+go 1.26

@@ -1,12 +1,14 @@
 # Switchyard: the two commands of the README, and their parts.
 SHELL := /bin/bash
 GO ?= go
-MODULES := pkg services/admin services/evaluator
+MODULES := pkg services/admin services/evaluator migrations
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
 .PHONY: test lint unit bench run fuzz work
 
-## test: the whole suite (formatting, vet in every module on its own, all tests)
+## test: the whole suite: formatting, vet in every module on its own, and every test,
+## integration tests included, against the real PostgreSQL and Redis that scripts/test
+## starts and stops
 test: lint unit
 
 ## lint: gofmt check, and go vet inside each module with GOWORK=off, which also proves
@@ -15,9 +17,9 @@ lint:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do echo "go vet ($$m, GOWORK=off)"; (cd $$m && GOWORK=off $(GO) vet ./...) || exit 1; done
 
-## unit: every module's tests, race detector on
+## unit: every module's tests with the race detector, against real servers
 unit:
-	$(GO) test -race -count=1 $(PACKAGES)
+	scripts/test $(PACKAGES)
 
 ## bench: the Go benchmarks with allocations, five runs each
 bench:
@@ -30,9 +32,9 @@ fuzz:
 	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/semver -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
-## run: start the whole stack locally
+## run: start the whole stack locally (Ctrl-C stops it)
 run:
-	@echo "make run: the admin service is not available yet; see the README"
+	scripts/run
 
 ## work: regenerate go.work
 work:

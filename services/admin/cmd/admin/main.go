@@ -1,13 +1,204 @@
 // Command admin is the write path of Switchyard: projects, environments, flags and
-// their configurations, audited in PostgreSQL.
+// their configurations in PostgreSQL, audited, with Redis invalidated after each commit.
+//
+//	admin [serve]                 serve the admin API (the default)
+//	admin migrate up|down|status  apply, revert or list the schema migrations
+//	admin seed                    create the demo project, unless it exists
+//
+// Configuration comes from the environment; see the README's table.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/services/admin/internal/api"
+	"github.com/switchyard/switchyard/services/admin/internal/config"
+	"github.com/switchyard/switchyard/services/admin/internal/outbox"
+	"github.com/switchyard/switchyard/services/admin/internal/postgres"
+	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "admin: the service is not available yet")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "admin:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return serve(ctx, cfg)
+	case "migrate":
+		if len(args) != 2 {
+			return errors.New("usage: admin migrate up|down|status")
+		}
+		return migrate(ctx, getenv("DATABASE_URL"), args[1], stdout)
+	case "seed":
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return seedCommand(ctx, cfg, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: admin [serve | migrate up|down|status | seed]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q; usage: admin [serve | migrate up|down|status | seed]", cmd)
+}
+
+func newLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if cfg.LogFormat == "text" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	} else {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, opts)).With("service", "admin")
+	}
+	redis.SetLogger(redisLogger{log})
+	return log
+}
+
+// redisLogger sends go-redis's own messages (reconnect attempts) to our log.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+func migrate(ctx context.Context, databaseURL, command string, stdout io.Writer) error {
+	if databaseURL == "" {
+		return errors.New("DATABASE_URL: required")
+	}
+	store, err := postgres.Open(ctx, slog.New(slog.DiscardHandler), databaseURL, postgres.Options{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return postgres.Migrate(ctx, store.SQL(), command, func(s string) { fmt.Fprintln(stdout, s) })
+}
+
+// redisClient connects with short deadlines, so a dead Redis costs milliseconds.
+func redisClient(url string) (redis.UniversalClient, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.DialTimeout = 500 * time.Millisecond
+	opt.ReadTimeout = 500 * time.Millisecond
+	opt.WriteTimeout = 500 * time.Millisecond
+	opt.MaxRetries = 1
+	return redis.NewClient(opt), nil
+}
+
+type redisPinger struct{ rdb redis.UniversalClient }
+
+func (p redisPinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
+
+// app is the service's parts, wired.
+type app struct {
+	log    *slog.Logger
+	store  *postgres.Store
+	rdb    redis.UniversalClient
+	worker *outbox.Worker
+	svc    *service.Service
+}
+
+func newApp(ctx context.Context, cfg config.Config) (*app, error) {
+	log := newLogger(cfg)
+	store, err := postgres.Open(ctx, log, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := redisClient(cfg.RedisURL)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	worker := outbox.New(log, store, rdb, cfg.OutboxInterval, 500*time.Millisecond)
+	return &app{log: log, store: store, rdb: rdb, worker: worker, svc: service.New(log, store, worker)}, nil
+}
+
+func (a *app) close() {
+	a.rdb.Close()
+	a.store.Close()
+}
+
+func serve(ctx context.Context, cfg config.Config) error {
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	handler := api.New(a.log, a.svc, api.Options{
+		AdminToken:   cfg.AdminToken,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready:        map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
+	})
+	srv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		a.worker.Run(workerCtx)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ListenAndServe() }()
+	a.log.Info("admin listening", "addr", cfg.HTTPAddr)
+
+	select {
+	case err := <-serveErr:
+		stopWorker()
+		<-workerDone
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Shut down in reverse order: stop taking requests and drain those in flight, then
+	// deliver what they enqueued, then close the connections.
+	a.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		a.log.Warn("http shutdown", "error", err)
+	}
+	stopWorker()
+	<-workerDone
+	a.worker.Drain(shutdownCtx)
+	return nil
 }

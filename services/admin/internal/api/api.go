@@ -1,0 +1,169 @@
+// Package api is the admin service's HTTP layer: routes, authentication and thin
+// handlers that decode a request, make one call into the service and encode the
+// answer. Errors become problem+json in one place (pkg/httpapi).
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/services/admin/internal/service"
+)
+
+// Checker is a dependency readiness depends on.
+type Checker interface {
+	Ping(ctx context.Context) error
+}
+
+// Options configure the HTTP layer.
+type Options struct {
+	AdminToken   string
+	MaxBodyBytes int64
+	// Ready names the dependencies /readyz checks.
+	Ready map[string]Checker
+}
+
+// API serves the admin API.
+type API struct {
+	svc   *service.Service
+	log   *slog.Logger
+	opt   Options
+	token [sha256.Size]byte
+}
+
+// New returns the admin API's HTTP handler.
+func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
+	a := &API{svc: svc, log: log, opt: opt, token: sha256.Sum256([]byte(opt.AdminToken))}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
+	e.JSONSerializer = httpapi.JSONSerializer{}
+	e.Use(httpapi.RequestID(), httpapi.AccessLog(log), recoverer(log), httpapi.BodyLimit(opt.MaxBodyBytes))
+
+	e.GET("/healthz", a.healthz)
+	e.GET("/readyz", a.readyz)
+
+	// Authentication is attached per route rather than to a group: a group's
+	// middleware catches every path below it, which turns 405 into 404.
+	v1 := func(method, path string, h echo.HandlerFunc) { e.Add(method, "/api/v1"+path, h, a.authenticate) }
+	v1(http.MethodPost, "/projects", a.createProject)
+	v1(http.MethodGet, "/projects", a.listProjects)
+	v1(http.MethodGet, "/projects/:project", a.getProject)
+	v1(http.MethodPatch, "/projects/:project", a.updateProject)
+	v1(http.MethodDelete, "/projects/:project", a.deleteProject)
+
+	v1(http.MethodPost, "/projects/:project/environments", a.createEnvironment)
+	v1(http.MethodGet, "/projects/:project/environments", a.listEnvironments)
+	v1(http.MethodGet, "/projects/:project/environments/:env", a.getEnvironment)
+	v1(http.MethodPatch, "/projects/:project/environments/:env", a.updateEnvironment)
+	v1(http.MethodDelete, "/projects/:project/environments/:env", a.deleteEnvironment)
+
+	v1(http.MethodPost, "/projects/:project/flags", a.createFlag)
+	v1(http.MethodGet, "/projects/:project/flags", a.listFlags)
+	v1(http.MethodGet, "/projects/:project/flags/:flag", a.getFlag)
+	v1(http.MethodPatch, "/projects/:project/flags/:flag", a.updateFlag)
+	v1(http.MethodDelete, "/projects/:project/flags/:flag", a.deleteFlag)
+	v1(http.MethodGet, "/projects/:project/flags/:flag/environments/:env", a.getConfig)
+	v1(http.MethodPut, "/projects/:project/flags/:flag/environments/:env", a.replaceConfig)
+	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/toggle", a.toggle)
+	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", a.kill)
+	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", a.unkill)
+
+	v1(http.MethodGet, "/audit", a.listAudit)
+	return e
+}
+
+// recoverer turns a panic into a 500 with the stack in the log, never on the wire.
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					log.ErrorContext(c.Request().Context(), "panic", "panic", r, "request_id", httpapi.RequestIDOf(c))
+					err = domain.Errorf(domain.CodeInternal, "internal error")
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+type actorKey struct{}
+
+// credentials returns the token of the request: Authorization: Bearer, or X-Admin-Token.
+func credentials(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	return r.Header.Get("X-Admin-Token")
+}
+
+// authenticate admits the bootstrap admin token, compared in constant time (as
+// digests, so its length does not leak either).
+func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token := credentials(c.Request())
+		if token == "" {
+			return domain.Errorf(domain.CodeUnauthorized, "missing credentials: send Authorization: Bearer <token> (or X-Admin-Token)")
+		}
+		got := sha256.Sum256([]byte(token))
+		if subtle.ConstantTimeCompare(got[:], a.token[:]) != 1 {
+			return domain.Errorf(domain.CodeUnauthorized, "invalid token")
+		}
+		c.Set("actor", domain.Actor{Type: domain.ActorBootstrap, ID: "bootstrap", Name: "bootstrap admin token"})
+		return next(c)
+	}
+}
+
+// origin names the actor and request behind a change.
+func origin(c echo.Context) domain.Origin {
+	actor, _ := c.Get("actor").(domain.Actor)
+	return domain.Origin{Actor: actor, RequestID: httpapi.RequestIDOf(c)}
+}
+
+// param returns a path parameter, unescaped: flag keys may hold "/", sent as %2F.
+func param(c echo.Context, name string) string {
+	v := c.Param(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+func (a *API) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	status := http.StatusOK
+	for name, chk := range a.opt.Ready {
+		if err := chk.Ping(ctx); err != nil {
+			checks[name] = "unavailable"
+			status = http.StatusServiceUnavailable
+			continue
+		}
+		checks[name] = "ok"
+	}
+	state := "ready"
+	if status != http.StatusOK {
+		state = "not ready"
+	}
+	return c.JSON(status, map[string]any{"status": state, "checks": checks})
+}

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	good := map[string]string{
+		"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
+		"REDIS_URL":    "redis://127.0.0.1:6379/0",
+		"ADMIN_TOKEN":  strings.Repeat("t", 32),
+	}
+	c, err := Load(env(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8080" || c.MaxBodyBytes != 1<<20 || c.OutboxInterval != time.Second {
+		t.Errorf("defaults: %+v", c)
+	}
+	tests := []struct {
+		name, key, value, want string
+	}{
+		{"missing database", "DATABASE_URL", "", "DATABASE_URL: required"},
+		{"wrong scheme", "DATABASE_URL", "mysql://x", "DATABASE_URL"},
+		{"missing redis", "REDIS_URL", "", "REDIS_URL: required"},
+		{"short token", "ADMIN_TOKEN", "short", "ADMIN_TOKEN: required, at least 32"},
+		{"bad addr", "HTTP_ADDR", "8080", "HTTP_ADDR"},
+		{"bad body limit", "MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES"},
+		{"bad interval", "OUTBOX_INTERVAL", "-1s", "OUTBOX_INTERVAL"},
+		{"bad level", "LOG_LEVEL", "loud", "LOG_LEVEL"},
+		{"bad format", "LOG_FORMAT", "xml", "LOG_FORMAT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := map[string]string{}
+			for k, v := range good {
+				m[k] = v
+			}
+			m[tt.key] = tt.value
+			_, err := Load(env(m))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}

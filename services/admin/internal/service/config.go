@@ -1,0 +1,139 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/validate"
+	"github.com/switchyard/switchyard/services/admin/internal/postgres"
+)
+
+// ConfigInput replaces a flag's configuration in one environment. Version is the
+// version being replaced (or send it as If-Match). The read-only fields a GET returns
+// are accepted and ignored, so a client can send back what it read.
+type ConfigInput struct {
+	Enabled       bool                  `json:"enabled"`
+	Rules         []domain.Rule         `json:"rules"`
+	Default       *domain.Serve         `json:"default"`
+	OffVariant    string                `json:"off_variant"`
+	Prerequisites []domain.Prerequisite `json:"prerequisites"`
+	Version       *int64                `json:"version"`
+
+	UpdatedAt   json.RawMessage `json:"updated_at"`
+	Flag        json.RawMessage `json:"flag"`
+	Environment json.RawMessage `json:"environment"`
+}
+
+// expectedVersion reads the version a write replaces from the body or If-Match.
+func expectedVersion(body *int64, ifMatch string) (int64, bool, error) {
+	ifMatch = strings.TrimSpace(ifMatch)
+	var header *int64
+	if ifMatch != "" && ifMatch != "*" {
+		s := strings.Trim(strings.TrimPrefix(ifMatch, "W/"), `"`)
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 1 {
+			return 0, false, invalid("request", domain.FieldError{Field: "If-Match", Message: `must be the version to replace, as "3"`})
+		}
+		header = &v
+	}
+	switch {
+	case body != nil && header != nil && *body != *header:
+		return 0, false, invalid("request", domain.FieldError{Field: "version",
+			Message: fmt.Sprintf("is %d but If-Match says %d", *body, *header)})
+	case body != nil:
+		return *body, true, nil
+	case header != nil:
+		return *header, true, nil
+	case ifMatch == "*":
+		return 0, false, nil
+	}
+	return 0, false, &domain.Error{Code: domain.CodePrecondition,
+		Message: "send the version you are replacing, as \"version\" in the body or an If-Match header (If-Match: * replaces any version)",
+		Fields:  []domain.FieldError{{Field: "version", Message: "is required"}}}
+}
+
+func conflict(expected, current int64) error {
+	return &domain.Error{Code: domain.CodeConflict,
+		Message: fmt.Sprintf("version %d is not the current version %d: someone else changed this configuration; read it again and reapply your change", expected, current),
+		Fields:  []domain.FieldError{{Field: "version", Message: fmt.Sprintf("the current version is %d", current)}},
+		Extra:   map[string]any{"current_version": current}}
+}
+
+// fillRuleIDs names rules that came without an id: rule-1, rule-2 ... skipping ids in
+// use.
+func fillRuleIDs(rules []domain.Rule) {
+	used := map[string]bool{}
+	for _, r := range rules {
+		used[r.ID] = true
+	}
+	n := 0
+	for i := range rules {
+		if rules[i].ID != "" {
+			continue
+		}
+		for {
+			n++
+			id := fmt.Sprintf("rule-%d", n)
+			if !used[id] {
+				rules[i].ID, used[id] = id, true
+				break
+			}
+		}
+	}
+}
+
+// Config returns a flag's configuration in one environment.
+func (s *Service) Config(ctx context.Context, projectKey, flagKey, envKey string) (postgres.ConfigState, error) {
+	return s.store.Config(ctx, projectKey, flagKey, envKey)
+}
+
+// ReplaceConfig replaces a flag's configuration in one environment, if the version the
+// client replaces is still the current one.
+func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ConfigInput, ifMatch string) (postgres.ConfigState, error) {
+	expected, check, err := expectedVersion(in.Version, ifMatch)
+	if err != nil {
+		return postgres.ConfigState{}, err
+	}
+	if in.Default == nil {
+		return postgres.ConfigState{}, invalid("configuration", domain.FieldError{Field: "default", Message: "is required: a variant or a rollout"})
+	}
+	cfg := domain.Config{Enabled: in.Enabled, Rules: in.Rules, Default: *in.Default, OffVariant: in.OffVariant, Prerequisites: in.Prerequisites}
+	if cfg.Rules == nil {
+		cfg.Rules = []domain.Rule{}
+	}
+	if cfg.Prerequisites == nil {
+		cfg.Prerequisites = []domain.Prerequisite{}
+	}
+	fillRuleIDs(cfg.Rules)
+	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey,
+		func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error) {
+			if check && cur.Config.Version != expected {
+				return cfg, conflict(expected, cur.Config.Version)
+			}
+			return cfg, validate.Config(cur.Flag, cfg, env)
+		})
+	return out, s.committed(err)
+}
+
+// ToggleInput sets enabled; without it, toggle flips the current state.
+type ToggleInput struct {
+	Enabled *bool `json:"enabled"`
+}
+
+// Toggle turns a flag's configuration in one environment on or off.
+func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ToggleInput) (postgres.ConfigState, error) {
+	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigToggle, projectKey, flagKey, envKey,
+		func(cur postgres.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
+			cfg := cur.Config
+			cfg.Enabled = !cfg.Enabled
+			if in.Enabled != nil {
+				cfg.Enabled = *in.Enabled
+			}
+			return cfg, nil
+		})
+	return out, s.committed(err)
+}

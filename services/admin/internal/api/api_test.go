@@ -120,6 +120,7 @@ func TestBadInput(t *testing.T) {
 		{"trailing data", `{"key":"a"} {"key":"b"}`, 400, []string{"body"}},
 		{"unknown field", `{"key":"a","nmae":"x"}`, 400, []string{"nmae"}},
 		{"wrong type", `{"key":42}`, 400, []string{"key"}},
+		{"every problem at once", `{"key":42,"nmae":"x","extra":[1]}`, 400, []string{"extra", "key", "nmae"}},
 		{"invalid key", `{"key":"Not OK!"}`, 400, []string{"key"}},
 		{"too large", `{"key":"a","description":"` + strings.Repeat("x", 70<<10) + `"}`, 413, []string{"body"}},
 	}

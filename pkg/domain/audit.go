@@ -82,3 +82,24 @@ const (
 	DefaultPageLimit = 50
 	MaxPageLimit     = 200
 )
+
+// SDK key audit actions.
+const (
+	ActionSDKKeyCreate = "sdk_key.create"
+	ActionSDKKeyRotate = "sdk_key.rotate"
+	ActionSDKKeyRevoke = "sdk_key.revoke"
+)
+
+// SDKKey is a key that lets SDKs evaluate the flags of one environment. Key, the
+// secret, is only ever set in the answer that creates it.
+type SDKKey struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Prefix      string     `json:"prefix"`
+	Environment string     `json:"environment"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	RevokedAt   *time.Time `json:"revoked_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	Key         string     `json:"key,omitempty"`
+}

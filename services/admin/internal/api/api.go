@@ -79,6 +79,11 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", a.kill)
 	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", a.unkill)
 
+	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys", a.createSDKKey)
+	v1(http.MethodGet, "/projects/:project/environments/:env/sdk-keys", a.listSDKKeys)
+	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys/:id/rotate", a.rotateSDKKey)
+	v1(http.MethodDelete, "/projects/:project/environments/:env/sdk-keys/:id", a.revokeSDKKey)
+
 	v1(http.MethodGet, "/audit", a.listAudit)
 	return e
 }

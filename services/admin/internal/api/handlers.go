@@ -264,3 +264,48 @@ func (a *API) listAudit(c echo.Context) error {
 	items, next, err := a.svc.Audit(c.Request().Context(), f, page)
 	return list(c, items, next, err)
 }
+
+// SDK keys.
+
+func (a *API) createSDKKey(c echo.Context) error {
+	var in service.SDKKeyInput
+	if c.Request().ContentLength != 0 {
+		if err := httpapi.Decode(c, &in); err != nil {
+			return err
+		}
+	}
+	project, env := param(c, "project"), param(c, "env")
+	k, err := a.svc.CreateSDKKey(c.Request().Context(), origin(c), project, env, in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return created(c, fmt.Sprintf("/api/v1/projects/%s/environments/%s/sdk-keys/%s", project, env, k.ID), k)
+}
+
+func (a *API) listSDKKeys(c echo.Context) error {
+	keys, err := a.svc.SDKKeys(c.Request().Context(), param(c, "project"), param(c, "env"))
+	return list(c, keys, "", err)
+}
+
+func (a *API) rotateSDKKey(c echo.Context) error {
+	var in service.RotateInput
+	if c.Request().ContentLength != 0 {
+		if err := httpapi.Decode(c, &in); err != nil {
+			return err
+		}
+	}
+	fresh, old, err := a.svc.RotateSDKKey(c.Request().Context(), origin(c), param(c, "project"), param(c, "env"), param(c, "id"), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, map[string]domain.SDKKey{"key": fresh, "previous": old})
+}
+
+func (a *API) revokeSDKKey(c echo.Context) error {
+	if err := a.svc.RevokeSDKKey(c.Request().Context(), origin(c), param(c, "project"), param(c, "env"), param(c, "id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

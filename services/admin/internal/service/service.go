@@ -43,6 +43,8 @@ type Store interface {
 		fn func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error)) (postgres.ConfigState, error)
 
 	Audit(ctx context.Context, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error)
+
+	SDKKeyStore
 }
 
 // Notifier is told when changes have committed, so their invalidations go out now.
@@ -51,13 +53,14 @@ type Notifier interface{ Kick() }
 // Service implements the admin API's operations.
 type Service struct {
 	store  Store
+	keys   SDKKeyStore
 	notify Notifier
 	log    *slog.Logger
 }
 
 // New returns a Service.
 func New(log *slog.Logger, store Store, notify Notifier) *Service {
-	return &Service{store: store, notify: notify, log: log}
+	return &Service{store: store, keys: store, notify: notify, log: log}
 }
 
 // committed wakes the outbox after a successful change.

@@ -1,12 +1,138 @@
-// Command evaluator is the read path of Switchyard: it evaluates flags for SDKs.
+// Command evaluator is the read path of Switchyard: it evaluates flags for SDKs, from
+// snapshots cached in process, in Redis and in PostgreSQL, and speaks OFREP.
+//
+// Configuration comes from the environment; see the README's table.
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
+	"github.com/switchyard/switchyard/services/evaluator/internal/api"
+	"github.com/switchyard/switchyard/services/evaluator/internal/config"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "evaluator: the service is not available yet")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "evaluator:", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
+	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if cfg.LogFormat == "text" {
+		log = slog.New(slog.NewTextHandler(w, opts))
+	} else {
+		log = slog.New(slog.NewJSONHandler(w, opts)).With("service", "evaluator")
+	}
+	redis.SetLogger(redisLogger{log})
+	return log
+}
+
+// redisLogger sends go-redis's own messages (reconnect attempts) to our log.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+type redisPinger struct{ rdb redis.UniversalClient }
+
+func (p redisPinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
+
+func run(ctx context.Context, getenv func(string) string, logOut io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, logOut)
+
+	store, err := postgres.Open(cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Short deadlines: a dead Redis must cost milliseconds, not seconds.
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 200*time.Millisecond, cfg.RedisTimeout, cfg.RedisTimeout
+	opt.MaxRetries = -1
+	opt.PoolSize = 64
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	// The subscription blocks on reads, so it gets its own client without read deadlines.
+	subOpt := *opt
+	subOpt.ReadTimeout = -1
+	subRDB := redis.NewClient(&subOpt)
+	defer subRDB.Close()
+
+	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: cfg.SnapshotMaxAge, RedisTimeout: cfg.RedisTimeout, LoadTimeout: cfg.DBTimeout})
+	auth := keys.New(store, cfg.KeyCacheTTL, cfg.DBTimeout)
+	counter := analytics.New(log, cfg.AnalyticsMax)
+
+	listener := snapshots.NewListener(log, subRDB)
+	listener.OnInvalidation = func(inv rediscache.Invalidation) {
+		cache.Invalidate(inv.EnvironmentID, inv.Version)
+		auth.DropEnvironment(inv.EnvironmentID)
+	}
+	listener.OnResubscribe = cache.DropAll
+
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go listener.Run(bg)
+	analyticsDone := make(chan struct{})
+	go func() {
+		defer close(analyticsDone)
+		counter.Run(bg, store, cfg.AnalyticsFlush)
+	}()
+
+	handler := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready: map[string]api.Checker{"postgres": store, "redis": redisPinger{rdb}}})
+	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ListenAndServe() }()
+	log.Info("evaluator listening", "addr", cfg.HTTPAddr)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	stopBG()
+	<-analyticsDone
+	if err := counter.Flush(shutdownCtx, store); err != nil {
+		log.Warn("final analytics flush failed", "error", err)
+	}
+	return nil
 }

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchyard/switchyard/pkg/eval"
+)
+
+// OFREP 0.3.0: https://github.com/open-feature/protocol (service/openapi.yaml).
+
+type ofrepSuccess struct {
+	Key      string         `json:"key"`
+	Value    any            `json:"value"`
+	Reason   string         `json:"reason"`
+	Variant  string         `json:"variant,omitempty"`
+	Metadata map[string]any `json:"metadata"`
+}
+
+type ofrepError struct {
+	Key          string `json:"key,omitempty"`
+	ErrorCode    string `json:"errorCode"`
+	ErrorDetails string `json:"errorDetails,omitempty"`
+}
+
+func ofrepKey(c echo.Context) string {
+	k := c.Param("*")
+	if u, err := url.PathUnescape(k); err == nil {
+		return u
+	}
+	return k
+}
+
+// readOFREP decodes an OFREP request body. OFREP is lenient: an empty body or a missing
+// context is an empty context, and unknown members are ignored.
+func readOFREP(c echo.Context) (eval.Context, *ofrepError) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the request body could not be read (too large?)"}
+	}
+	var req struct {
+		Context json.RawMessage `json:"context"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not a JSON object: " + strings.TrimPrefix(err.Error(), "json: ")}
+		}
+	}
+	raw := map[string]any{}
+	if len(req.Context) > 0 && string(req.Context) != "null" {
+		if err := json.Unmarshal(req.Context, &raw); err != nil {
+			return eval.Context{}, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
+		}
+	}
+	ctx, err := contextFrom(raw, "targetingKey", "key")
+	if err != nil {
+		return ctx, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "targetingKey must be a string"}
+	}
+	return ctx, nil
+}
+
+// ofrepResult turns a result into an OFREP answer: its status and body.
+func ofrepResult(r eval.Result, version int64) (int, any) {
+	switch r.ErrorCode {
+	case "":
+	case eval.ErrFlagNotFound:
+		return http.StatusNotFound, ofrepError{Key: r.Key, ErrorCode: string(r.ErrorCode), ErrorDetails: "flag " + r.Key + " does not exist in this environment"}
+	case eval.ErrTargetingKeyMissing:
+		return http.StatusBadRequest, ofrepError{Key: r.Key, ErrorCode: string(r.ErrorCode),
+			ErrorDetails: "this flag rolls out by percentage and needs a targeting key (or its bucketing attribute) in the context"}
+	default:
+		return http.StatusInternalServerError, ofrepError{Key: r.Key, ErrorCode: "GENERAL", ErrorDetails: "the flag's configuration cannot be evaluated"}
+	}
+	md := map[string]any{"environmentVersion": version}
+	if r.RuleID != "" {
+		md["ruleId"] = r.RuleID
+	}
+	return http.StatusOK, ofrepSuccess{Key: r.Key, Value: r.Value, Reason: string(r.Reason), Variant: r.Variant, Metadata: md}
+}
+
+// ofrepSingle answers POST /ofrep/v1/evaluate/flags/{key}; the key may hold "/".
+func (a *API) ofrepSingle(c echo.Context) error {
+	key := ofrepKey(c)
+	ctx, perr := readOFREP(c)
+	if perr != nil {
+		perr.Key = key
+		return c.JSON(http.StatusBadRequest, perr)
+	}
+	snap, err := a.snapshot(c)
+	if err != nil {
+		return err
+	}
+	r := snap.Evaluate(key, &ctx)
+	a.counter.Add(environment(c), r)
+	status, body := ofrepResult(r, snap.Version)
+	return c.JSON(status, body)
+}
+
+// ofrepBulk answers POST /ofrep/v1/evaluate/flags: every flag of the environment, with
+// an ETag of the environment version and the context; If-None-Match gives 304.
+func (a *API) ofrepBulk(c echo.Context) error {
+	ctx, perr := readOFREP(c)
+	if perr != nil {
+		return c.JSON(http.StatusBadRequest, perr)
+	}
+	snap, err := a.snapshot(c)
+	if err != nil {
+		return err
+	}
+	tag := etag(environment(c), snap.Version, canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
+	c.Response().Header().Set("ETag", tag)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	results := snap.EvaluateAll(&ctx)
+	a.counter.Add(environment(c), results...)
+	flags := make([]any, len(results))
+	for i, r := range results {
+		_, flags[i] = ofrepResult(r, snap.Version)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"flags": flags})
+}
+
+func etagMatches(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}

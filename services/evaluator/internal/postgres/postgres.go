@@ -1,0 +1,140 @@
+// Package postgres is the evaluator's read access to PostgreSQL: environment snapshots,
+// SDK keys, and the batched analytics writes. The evaluator never migrates.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	gormpg "gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+)
+
+// Store reads what evaluation needs.
+type Store struct {
+	db  *gorm.DB
+	sql *sql.DB
+}
+
+// Open connects to PostgreSQL. It does not fail when the database is down: the
+// evaluator must start and serve from Redis then.
+func Open(url string, maxConns int) (*Store, error) {
+	db, err := gorm.Open(gormpg.Open(url), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true,
+		DisableAutomaticPing: true})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: db, sql: sqlDB}, nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.sql.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sql.PingContext(ctx) }
+
+type snapshotRow struct {
+	FlagID        string
+	Key           string
+	Name          string
+	Kind          string
+	Variants      []byte
+	Salt          string
+	Killed        bool
+	Enabled       bool
+	Rules         []byte
+	DefaultServe  []byte
+	OffVariant    string
+	Prerequisites []byte
+	Version       int64
+}
+
+// LoadSnapshot reads every active flag of an environment with its configuration, and
+// the environment's version, in one repeatable-read transaction so the version matches
+// the content.
+func (s *Store) LoadSnapshot(ctx context.Context, environmentID string) (domain.Snapshot, error) {
+	var snap domain.Snapshot
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var env struct {
+			ID         string
+			Key        string
+			Version    int64
+			ProjectID  string
+			ProjectKey string
+		}
+		if err := tx.Raw(`SELECT e.id, e.key, e.version, p.id AS project_id, p.key AS project_key
+			FROM environments e JOIN projects p ON p.id = e.project_id WHERE e.id = ?`, environmentID).Scan(&env).Error; err != nil {
+			return err
+		}
+		if env.ID == "" {
+			return domain.Errorf(domain.CodeNotFound, "environment %s not found", environmentID)
+		}
+		var rows []snapshotRow
+		if err := tx.Raw(`SELECT f.id AS flag_id, f.key, f.name, f.kind, f.variants, f.salt, f.killed,
+				c.enabled, c.rules, c.default_serve, c.off_variant, c.prerequisites, c.version
+			FROM flags f JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = ?
+			WHERE f.project_id = ? AND NOT f.archived ORDER BY f.key`, env.ID, env.ProjectID).Scan(&rows).Error; err != nil {
+			return err
+		}
+		snap = domain.Snapshot{ProjectKey: env.ProjectKey, EnvironmentID: env.ID, EnvironmentKey: env.Key,
+			Version: env.Version, Flags: make([]domain.FlagConfig, 0, len(rows))}
+		for _, r := range rows {
+			fc := domain.FlagConfig{
+				Flag:   domain.Flag{ID: r.FlagID, Key: r.Key, Name: r.Name, Kind: domain.Kind(r.Kind), Salt: r.Salt, Killed: r.Killed},
+				Config: domain.Config{Enabled: r.Enabled, OffVariant: r.OffVariant, Version: r.Version},
+			}
+			for _, part := range []struct {
+				raw  []byte
+				into any
+			}{{r.Variants, &fc.Flag.Variants}, {r.Rules, &fc.Config.Rules}, {r.DefaultServe, &fc.Config.Default}, {r.Prerequisites, &fc.Config.Prerequisites}} {
+				if err := json.Unmarshal(part.raw, part.into); err != nil {
+					return fmt.Errorf("flag %s: %w", r.Key, err)
+				}
+			}
+			snap.Flags = append(snap.Flags, fc)
+		}
+		return nil
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	return snap, err
+}
+
+// KeyInfo is what authentication needs to know about an SDK key.
+type KeyInfo struct {
+	ID            string
+	EnvironmentID string
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+}
+
+// ErrUnknownKey means no SDK key has the digest.
+var ErrUnknownKey = errors.New("unknown SDK key")
+
+// LookupSDKKey finds a key by its digest and notes that it was used (at most once a
+// minute per key, so lookups stay cheap).
+func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error) {
+	var k KeyInfo
+	if err := s.db.WithContext(ctx).Raw(`SELECT id, environment_id, expires_at, revoked_at FROM sdk_keys WHERE digest = ?`, digest).
+		Scan(&k).Error; err != nil {
+		return k, err
+	}
+	if k.ID == "" {
+		return k, ErrUnknownKey
+	}
+	_ = s.db.WithContext(ctx).Exec(`UPDATE sdk_keys SET last_used_at = now() WHERE id = ?
+		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, k.ID).Error
+	return k, nil
+}

@@ -1,0 +1,84 @@
+package snapshots
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/rediscache"
+)
+
+// Listener follows the invalidation channel.
+type Listener struct {
+	log *slog.Logger
+	rdb redis.UniversalClient
+	// OnInvalidation is called for every message; OnResubscribe after a reconnect, when
+	// messages may have been missed.
+	OnInvalidation func(rediscache.Invalidation)
+	OnResubscribe  func()
+
+	connected atomic.Bool
+	Received  atomic.Int64
+}
+
+// NewListener returns a listener on rdb.
+func NewListener(log *slog.Logger, rdb redis.UniversalClient) *Listener {
+	return &Listener{log: log, rdb: rdb}
+}
+
+// Connected reports whether the subscription is up.
+func (l *Listener) Connected() bool { return l.connected.Load() }
+
+// Run listens until ctx ends, resubscribing after every lost connection.
+func (l *Listener) Run(ctx context.Context) {
+	sub := l.rdb.Subscribe(ctx, rediscache.Channel)
+	defer sub.Close()
+	subscribed := false
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		msg, err := sub.Receive(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if l.connected.Swap(false) {
+				l.log.Warn("invalidation channel lost; will resubscribe", "error", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			l.connected.Store(true)
+			if subscribed && l.OnResubscribe != nil {
+				// Messages published while we were away are lost: forget what they
+				// might have invalidated.
+				l.log.Info("resubscribed to invalidations; dropping in-process snapshots")
+				l.OnResubscribe()
+			}
+			subscribed = true
+		case *redis.Message:
+			inv, err := rediscache.ParseInvalidation(m.Payload)
+			if err != nil {
+				l.log.Warn("bad invalidation message", "error", err)
+				continue
+			}
+			l.Received.Add(1)
+			if l.OnInvalidation != nil {
+				l.OnInvalidation(inv)
+			}
+		}
+	}
+}

@@ -1,0 +1,254 @@
+// Package snapshots keeps compiled environment snapshots for the evaluator, cache-aside
+// over three levels: in process, then Redis, then PostgreSQL (DESIGN.md, "Cache
+// contract").
+//
+//   - An in-process snapshot is used while it is younger than the maximum age and no
+//     invalidation has announced a newer version (the environment's floor).
+//   - On a miss, Redis is asked (with a short deadline); its fence refuses stale data.
+//   - On a Redis miss, PostgreSQL is read, once per environment at a time
+//     (singleflight), and the snapshot written back to Redis unless a newer version was
+//     announced there.
+//   - A load that finishes below the floor is not kept: a reader that loaded version N
+//     before a write of N+1 cannot leave N in memory after the invalidation, just as
+//     the fence stops it from leaving N in Redis.
+//   - When Redis is down, PostgreSQL serves; when PostgreSQL is down, Redis does; when
+//     both are, the last snapshot in memory is served, and counted as stale.
+package snapshots
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/rediscache"
+)
+
+// Source loads snapshots from the database.
+type Source interface {
+	LoadSnapshot(ctx context.Context, environmentID string) (domain.Snapshot, error)
+}
+
+// Options tune the cache.
+type Options struct {
+	MaxAge       time.Duration // in-process snapshots older than this are refreshed
+	RedisTimeout time.Duration // deadline of each Redis call
+	LoadTimeout  time.Duration // deadline of a load from the database
+}
+
+// Stats counts what the cache did, for metrics.
+type Stats struct {
+	MemoryHits, RedisHits, DatabaseLoads, StaleServed, RedisErrors, DatabaseErrors, Dropped atomic.Int64
+}
+
+type entry struct {
+	snap    *eval.Snapshot
+	loaded  time.Time
+	retryAt time.Time // after a failed refresh: serve stale until then without retrying
+}
+
+// Cache is the evaluator's snapshot cache. It is safe for concurrent use.
+type Cache struct {
+	log   *slog.Logger
+	src   Source
+	rdb   redis.UniversalClient
+	opt   Options
+	group singleflight.Group
+	Stats Stats
+
+	mu      sync.RWMutex
+	entries map[string]*entry
+	floor   map[string]int64 // highest version announced per environment
+
+	redisDownUntil atomic.Int64 // unix nanos: skip Redis until then after a failure
+	now            func() time.Time
+}
+
+// New returns a cache over src and rdb.
+func New(log *slog.Logger, src Source, rdb redis.UniversalClient, opt Options) *Cache {
+	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now}
+}
+
+// ErrUnavailable means neither Redis, nor PostgreSQL, nor memory could give the
+// environment's snapshot.
+var ErrUnavailable = errors.New("no snapshot available: redis and postgres unreachable")
+
+// redisBreak is how long Redis is skipped after a failed call, so a dead Redis costs
+// one timeout a second rather than one per request.
+const redisBreak = time.Second
+
+// Get returns the environment's snapshot.
+func (c *Cache) Get(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
+	now := c.now()
+	c.mu.RLock()
+	e := c.entries[environmentID]
+	floor := c.floor[environmentID]
+	c.mu.RUnlock()
+	if e != nil && e.snap.Version >= floor {
+		if now.Sub(e.loaded) < c.opt.MaxAge || now.Before(e.retryAt) {
+			c.Stats.MemoryHits.Add(1)
+			return e.snap, nil
+		}
+	}
+	v, err, _ := c.group.Do(environmentID, func() (any, error) {
+		// The shared load must not fail because the first caller gave up.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.LoadTimeout+c.opt.RedisTimeout)
+		defer cancel()
+		return c.load(lctx, environmentID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*eval.Snapshot), nil
+}
+
+func (c *Cache) redisUsable() bool {
+	return c.rdb != nil && c.now().UnixNano() >= c.redisDownUntil.Load()
+}
+
+func (c *Cache) redisFailed(err error) {
+	c.Stats.RedisErrors.Add(1)
+	c.redisDownUntil.Store(c.now().Add(redisBreak).UnixNano())
+	c.log.Debug("redis unavailable; skipping it for a second", "error", err)
+}
+
+func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
+	floor := c.floorOf(environmentID)
+	if c.redisUsable() {
+		rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
+		data, version, err := rediscache.Load(rctx, c.rdb, environmentID)
+		cancel()
+		switch {
+		case err == nil && version >= floor:
+			var ds domain.Snapshot
+			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
+				snap := eval.Compile(ds)
+				c.store(environmentID, snap)
+				c.Stats.RedisHits.Add(1)
+				return snap, nil
+			}
+			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
+		case err != nil && !errors.Is(err, rediscache.ErrMiss):
+			c.redisFailed(err)
+		}
+	}
+
+	dctx, cancel := context.WithTimeout(ctx, c.opt.LoadTimeout)
+	ds, err := c.src.LoadSnapshot(dctx, environmentID)
+	cancel()
+	if err == nil {
+		c.Stats.DatabaseLoads.Add(1)
+		snap := eval.Compile(ds)
+		for _, p := range snap.Problems() {
+			c.log.Error("flag cannot be evaluated", "environment", environmentID, "problem", p.Error())
+		}
+		c.store(environmentID, snap)
+		c.writeBack(ctx, ds)
+		return snap, nil
+	}
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		c.mu.Lock()
+		delete(c.entries, environmentID)
+		c.mu.Unlock()
+		return nil, err
+	}
+	c.Stats.DatabaseErrors.Add(1)
+	c.log.Warn("snapshot load failed", "environment", environmentID, "error", err)
+
+	// Stale if error: the last snapshot in memory, even one an invalidation made old.
+	c.mu.Lock()
+	e := c.entries[environmentID]
+	if e != nil {
+		e.retryAt = c.now().Add(time.Second)
+	}
+	c.mu.Unlock()
+	if e != nil {
+		c.Stats.StaleServed.Add(1)
+		return e.snap, nil
+	}
+	return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+func (c *Cache) writeBack(ctx context.Context, ds domain.Snapshot) {
+	if !c.redisUsable() {
+		return
+	}
+	data, err := json.Marshal(ds)
+	if err != nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
+	defer cancel()
+	if _, err := rediscache.WriteBack(rctx, c.rdb, ds.EnvironmentID, ds.Version, data); err != nil {
+		c.redisFailed(err)
+	}
+}
+
+func (c *Cache) floorOf(environmentID string) int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.floor[environmentID]
+}
+
+// store keeps a loaded snapshot unless an invalidation has announced a newer version
+// meanwhile, or a newer snapshot is already held. It reports whether it kept it.
+func (c *Cache) store(environmentID string, snap *eval.Snapshot) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if snap.Version < c.floor[environmentID] {
+		c.Stats.Dropped.Add(1)
+		return false
+	}
+	if cur := c.entries[environmentID]; cur != nil && cur.snap.Version > snap.Version {
+		return false
+	}
+	c.entries[environmentID] = &entry{snap: snap, loaded: c.now()}
+	return true
+}
+
+// Invalidate records that the environment changed to version: older copies are
+// dropped, and loads that finish with an older version are not kept.
+func (c *Cache) Invalidate(environmentID string, version int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version > c.floor[environmentID] {
+		c.floor[environmentID] = version
+	}
+	if e := c.entries[environmentID]; e != nil && e.snap.Version < version {
+		delete(c.entries, environmentID)
+	}
+}
+
+// DropAll forgets every snapshot, after messages may have been missed (a Redis
+// reconnect). Floors stay.
+func (c *Cache) DropAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
+// Held returns the version held in memory for the environment, or 0.
+func (c *Cache) Held(environmentID string) int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e := c.entries[environmentID]; e != nil {
+		return e.snap.Version
+	}
+	return 0
+}
+
+// Len returns the number of snapshots held.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}

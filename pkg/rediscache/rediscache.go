@@ -30,8 +30,10 @@ import (
 // Channel carries invalidations.
 const Channel = "switchyard:invalidations"
 
-// TTL bounds how long an idle environment's entry stays in Redis.
-const TTL = 24 * time.Hour
+// TTL bounds how long an environment's entry stays in Redis without a write. It also
+// bounds staleness in the one case no fence can: an admin service that commits a change
+// and never comes back to deliver its invalidation.
+const TTL = time.Hour
 
 // Key returns the hash of an environment.
 func Key(environmentID string) string { return "switchyard:env:{" + environmentID + "}" }

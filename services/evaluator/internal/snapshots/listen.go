@@ -36,6 +36,10 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 func (l *Listener) Run(ctx context.Context) {
 	sub := l.rdb.Subscribe(ctx, rediscache.Channel)
 	defer sub.Close()
+	// Receive does not return on cancellation while it waits for a message; closing the
+	// subscription makes it.
+	stop := context.AfterFunc(ctx, func() { sub.Close() })
+	defer stop()
 	subscribed := false
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {

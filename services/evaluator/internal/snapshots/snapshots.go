@@ -50,6 +50,7 @@ type Stats struct {
 	MemoryHits, RedisHits, DatabaseLoads, StaleServed, RedisErrors, DatabaseErrors, Dropped atomic.Int64
 }
 
+// entry is immutable once stored, so readers may use it without the lock.
 type entry struct {
 	snap    *eval.Snapshot
 	loaded  time.Time
@@ -165,10 +166,12 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 	c.log.Warn("snapshot load failed", "environment", environmentID, "error", err)
 
 	// Stale if error: the last snapshot in memory, even one an invalidation made old.
+	// Entries are never modified (readers use them unlocked): a copy notes the retry.
 	c.mu.Lock()
 	e := c.entries[environmentID]
 	if e != nil {
-		e.retryAt = c.now().Add(time.Second)
+		e = &entry{snap: e.snap, loaded: e.loaded, retryAt: c.now().Add(time.Second)}
+		c.entries[environmentID] = e
 	}
 	c.mu.Unlock()
 	if e != nil {

@@ -1,0 +1,196 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+)
+
+// stream evaluates a flag from several goroutines until stopped, counting failures:
+// any answer but 200 with a value.
+type stream struct {
+	total, failures atomic.Int64
+	last            atomic.Value
+	stop            chan struct{}
+	wg              sync.WaitGroup
+	mu              sync.Mutex
+	errors          []string
+}
+
+func (h *harness) stream(flag string, workers int) *stream {
+	s := &stream{stop: make(chan struct{})}
+	client := &http.Client{Timeout: 5 * time.Second}
+	body, _ := json.Marshal(map[string]any{"context": map[string]any{"targetingKey": "user-1"}})
+	for range workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for {
+				select {
+				case <-s.stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("POST", h.srv.URL+"/ofrep/v1/evaluate/flags/"+flag, bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+h.env.Key)
+				res, err := client.Do(req)
+				s.total.Add(1)
+				if err != nil {
+					s.fail(err.Error())
+					continue
+				}
+				raw, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				var m map[string]any
+				if res.StatusCode != 200 || json.Unmarshal(raw, &m) != nil {
+					s.fail(fmt.Sprintf("%d %s", res.StatusCode, raw))
+					continue
+				}
+				s.last.Store(m["value"])
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+	}
+	return s
+}
+
+func (s *stream) fail(msg string) {
+	s.failures.Add(1)
+	s.mu.Lock()
+	if len(s.errors) < 5 {
+		s.errors = append(s.errors, msg)
+	}
+	s.mu.Unlock()
+}
+
+// finish stops the stream and checks that no evaluation failed.
+func (s *stream) finish(t *testing.T) {
+	t.Helper()
+	close(s.stop)
+	s.wg.Wait()
+	if s.total.Load() < 100 {
+		t.Errorf("only %d evaluations", s.total.Load())
+	}
+	if n := s.failures.Load(); n != 0 {
+		t.Errorf("%d of %d evaluations failed: %v", n, s.total.Load(), s.errors)
+	}
+	t.Logf("%d evaluations, %d failed", s.total.Load(), s.failures.Load())
+}
+
+func (s *stream) serves(v any) func() bool { return func() bool { return s.last.Load() == v } }
+
+func client(url string) *redis.Client {
+	opt, _ := redis.ParseURL(url)
+	return redis.NewClient(opt)
+}
+
+// TestRedisDown stops Redis during a stream of evaluations and changes a flag while it
+// is down: nothing fails, the change is served from PostgreSQL, and changes announced
+// after Redis returns arrive as before.
+func TestRedisDown(t *testing.T) {
+	srv := testinfra.StartRedis(t)
+	h := newHarness(t, newDB(t), srv.URL(), options{maxAge: 200 * time.Millisecond, keyTTL: 200 * time.Millisecond})
+	h.env.Flag(fixture.Bool("f", fixture.On()))
+	s := h.stream("f", 4)
+	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+
+	srv.Stop()
+	time.Sleep(300 * time.Millisecond)
+	down := h.env.SetConfig("f", fixture.Off()) // its invalidation cannot be delivered now
+	eventually(t, 5*time.Second, "the change served from PostgreSQL while Redis is down", s.serves(false))
+	if r := h.do("GET", "/readyz", nil); r.status != 200 || r.json(t)["status"] != "degraded" {
+		t.Errorf("readyz with Redis down: %d %s", r.status, r.body)
+	}
+
+	srv.Start()
+	rdb := client(srv.URL())
+	defer rdb.Close()
+	if err := h.env.Publish(rdb, down); err != nil { // the outbox delivers what waited
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
+	v := h.env.SetConfig("f", fixture.On())
+	if err := h.env.Publish(rdb, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a fresh value after Redis returned", s.serves(true))
+	s.finish(t)
+}
+
+// TestPostgresDown stops PostgreSQL during a stream of evaluations: snapshots come from
+// Redis and memory, SDK keys from memory; nothing fails; changes after it returns are
+// served.
+func TestPostgresDown(t *testing.T) {
+	pg := testinfra.StartPostgres(t)
+	env := fixture.New(t, pg.URL())
+	redisURL := testinfra.RedisURL(t)
+	h := startEvaluator(t, env, pg.URL(), redisURL, options{maxAge: 200 * time.Millisecond, keyTTL: 200 * time.Millisecond})
+	env.Flag(fixture.Bool("f", fixture.On()))
+	s := h.stream("f", 4)
+	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+
+	redisHits := h.cache.Stats.RedisHits.Load()
+	pg.Stop()
+	time.Sleep(time.Second) // five maximum ages: every refresh must come from Redis
+	if h.cache.Stats.RedisHits.Load() <= redisHits {
+		t.Error("with PostgreSQL down, snapshots must come from Redis")
+	}
+	if r := h.do("GET", "/readyz", nil); r.status != 200 || r.json(t)["checks"].(map[string]any)["postgres"] != "unavailable" {
+		t.Errorf("readyz with PostgreSQL down: %d %s", r.status, r.body)
+	}
+
+	pg.Start()
+	rdb := client(redisURL)
+	defer rdb.Close()
+	v := env.SetConfig("f", fixture.Off())
+	if err := env.Publish(rdb, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a fresh value after PostgreSQL returned", s.serves(false))
+	s.finish(t)
+}
+
+// TestBothDown stops Redis and PostgreSQL: the last snapshot in memory is served, and
+// counted as stale.
+func TestBothDown(t *testing.T) {
+	pg := testinfra.StartPostgres(t)
+	srv := testinfra.StartRedis(t)
+	env := fixture.New(t, pg.URL())
+	h := startEvaluator(t, env, pg.URL(), srv.URL(), options{maxAge: 100 * time.Millisecond, keyTTL: 100 * time.Millisecond})
+	env.Flag(fixture.Bool("f", fixture.On()))
+	s := h.stream("f", 4)
+	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+
+	srv.Stop()
+	pg.Stop()
+	time.Sleep(700 * time.Millisecond)
+	if h.cache.Stats.StaleServed.Load() == 0 {
+		t.Error("with both down, the stale snapshot must be served and counted")
+	}
+	if r := h.do("GET", "/readyz", nil); r.status != 503 {
+		t.Errorf("readyz with both down: %d %s", r.status, r.body)
+	}
+
+	pg.Start()
+	srv.Start()
+	rdb := client(srv.URL())
+	defer rdb.Close()
+	eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
+	v := env.SetConfig("f", fixture.Off())
+	if err := env.Publish(rdb, v); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a fresh value after both returned", s.serves(false))
+	s.finish(t)
+}

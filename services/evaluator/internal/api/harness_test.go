@@ -1,0 +1,191 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
+	"github.com/switchyard/switchyard/services/evaluator/internal/api"
+	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+)
+
+// harness is a running evaluator: real PostgreSQL, real Redis, real HTTP.
+type harness struct {
+	t        *testing.T
+	env      *fixture.Env
+	store    *postgres.Store
+	rdb      *redis.Client
+	cache    *snapshots.Cache
+	listener *snapshots.Listener
+	counter  *analytics.Counter
+	srv      *httptest.Server
+}
+
+type options struct {
+	maxAge time.Duration
+	keyTTL time.Duration
+}
+
+func defaults() options { return options{maxAge: time.Minute, keyTTL: time.Minute} }
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// newHarness seeds a fresh database and starts an evaluator on it.
+func newHarness(t *testing.T, dbURL, redisURL string, opt options) *harness {
+	t.Helper()
+	env := fixture.New(t, dbURL)
+	return startEvaluator(t, env, dbURL, redisURL, opt)
+}
+
+func startEvaluator(t *testing.T, env *fixture.Env, dbURL, redisURL string, opt options) *harness {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
+	store, err := postgres.Open(dbURL, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.MaxRetries = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, -1
+	rdb := redis.NewClient(ro)
+	so := *ro
+	so.ReadTimeout = -1
+	sub := redis.NewClient(&so)
+	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: opt.maxAge, RedisTimeout: 100 * time.Millisecond, LoadTimeout: time.Second})
+	auth := keys.New(store, opt.keyTTL, time.Second)
+	counter := analytics.New(log, 10_000)
+	l := snapshots.NewListener(log, sub)
+	l.OnInvalidation = func(inv rediscache.Invalidation) {
+		cache.Invalidate(inv.EnvironmentID, inv.Version)
+		auth.DropEnvironment(inv.EnvironmentID)
+	}
+	l.OnResubscribe = cache.DropAll
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); l.Run(ctx) }()
+	h := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: 64 << 10,
+		Ready: map[string]api.Checker{"postgres": store, "redis": pinger{rdb}}})
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+		sub.Close()
+		rdb.Close()
+		store.Close()
+	})
+	hs := &harness{t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, srv: srv}
+	eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
+	return hs
+}
+
+type pinger struct{ rdb *redis.Client }
+
+func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("not a JSON object (%d): %s", r.status, r.body)
+	}
+	return m
+}
+
+// do sends a request with the environment's SDK key unless headers say otherwise.
+func (h *harness) do(method, path string, body any, headers ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, _ := json.Marshal(b)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.env.Key)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+func (h *harness) must(want int, method, path string, body any, headers ...string) response {
+	h.t.Helper()
+	r := h.do(method, path, body, headers...)
+	if r.status != want {
+		h.t.Fatalf("%s %s: %d, want %d: %s", method, path, r.status, want, r.body)
+	}
+	return r
+}
+
+// ofrep evaluates one flag through OFREP and returns its value.
+func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {
+	h.t.Helper()
+	r := h.do("POST", "/ofrep/v1/evaluate/flags/"+flag, map[string]any{"context": ctx})
+	if r.status != 200 {
+		return r.status, nil
+	}
+	return r.status, r.json(h.t)["value"]
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+// newDB returns a fresh database on the shared test server.
+func newDB(t *testing.T) string { return testinfra.PostgresDB(t) }

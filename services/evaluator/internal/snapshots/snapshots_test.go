@@ -1,0 +1,175 @@
+package snapshots_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+)
+
+// pausing wraps a source: the first load it serves stops after reading, until the test
+// lets it go on.
+type pausing struct {
+	src     snapshots.Source
+	once    sync.Once
+	loaded  chan int64
+	proceed chan struct{}
+}
+
+func (p *pausing) LoadSnapshot(ctx context.Context, env string) (domain.Snapshot, error) {
+	s, err := p.src.LoadSnapshot(ctx, env)
+	p.once.Do(func() {
+		p.loaded <- s.Version
+		<-p.proceed
+	})
+	return s, err
+}
+
+func setup(t *testing.T) (*fixture.Env, *postgres.Store, *redis.Client) {
+	t.Helper()
+	url := testinfra.PostgresDB(t)
+	env := fixture.New(t, url)
+	store, err := postgres.Open(url, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	opt, _ := redis.ParseURL(testinfra.RedisURL(t))
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return env, store, rdb
+}
+
+// TestStaleRefillRace proves the race closed: a reader that loaded version N from
+// PostgreSQL before a write of N+1 committed cannot leave N in Redis or in memory once
+// the invalidation of N+1 has arrived.
+func TestStaleRefillRace(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	src := &pausing{src: store, loaded: make(chan int64), proceed: make(chan struct{})}
+	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+
+	type got struct {
+		version int64
+		err     error
+	}
+	reader := make(chan got, 1)
+	go func() {
+		s, err := cache.Get(ctx, env.ID)
+		if err != nil {
+			reader <- got{err: err}
+			return
+		}
+		reader <- got{version: s.Version}
+	}()
+	n := <-src.loaded // the reader holds version N, not yet stored anywhere
+
+	// A write of N+1 commits, and the admin's outbox fences Redis and publishes it.
+	next := env.SetConfig("f", fixture.Off())
+	if next != n+1 {
+		t.Fatalf("versions %d then %d", n, next)
+	}
+	if err := env.Publish(rdb, next); err != nil {
+		t.Fatal(err)
+	}
+	cache.Invalidate(env.ID, next) // as the listener does on the message
+
+	close(src.proceed) // the stale reader finishes
+	r := <-reader
+	if r.err != nil || r.version != n {
+		t.Fatalf("the reader got %d %v; it may answer its own request with %d", r.version, r.err, n)
+	}
+	if held := cache.Held(env.ID); held == n {
+		t.Fatalf("version %d left in memory after the invalidation of %d", n, next)
+	}
+	if _, v, err := rediscache.Load(ctx, rdb, env.ID); err == nil && v == n {
+		t.Fatalf("version %d left in redis after the fence of %d", n, next)
+	} else if err != nil && !errors.Is(err, rediscache.ErrMiss) {
+		t.Fatal(err)
+	}
+	// The next reader gets the new version, and refills both levels with it.
+	s, err := cache.Get(ctx, env.ID)
+	if err != nil || s.Version != next {
+		t.Fatalf("next read: %v %v", s, err)
+	}
+	if _, v, err := rediscache.Load(ctx, rdb, env.ID); err != nil || v != next {
+		t.Errorf("redis holds %d %v, want %d", v, err, next)
+	}
+	if cache.Stats.Dropped.Load() != 1 {
+		t.Errorf("dropped %d stale loads, want 1", cache.Stats.Dropped.Load())
+	}
+}
+
+// TestLevels walks the levels: a cold load from PostgreSQL writes Redis back; a second
+// cache (another replica) is served by Redis; memory serves after that.
+func TestLevels(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	opt := snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second}
+	ctx := context.Background()
+	a := snapshots.New(slog.New(slog.DiscardHandler), store, rdb, opt)
+	if _, err := a.Get(ctx, env.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats.DatabaseLoads.Load() != 1 {
+		t.Fatalf("database loads %d", a.Stats.DatabaseLoads.Load())
+	}
+	b := snapshots.New(slog.New(slog.DiscardHandler), store, rdb, opt)
+	for range 3 {
+		if _, err := b.Get(ctx, env.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Stats.RedisHits.Load() != 1 || b.Stats.MemoryHits.Load() != 2 || b.Stats.DatabaseLoads.Load() != 0 {
+		t.Errorf("redis %d memory %d db %d", b.Stats.RedisHits.Load(), b.Stats.MemoryHits.Load(), b.Stats.DatabaseLoads.Load())
+	}
+	// Concurrent misses load once.
+	c := snapshots.New(slog.New(slog.DiscardHandler), store, nil, opt)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _ = c.Get(ctx, env.ID) }()
+	}
+	wg.Wait()
+	if n := c.Stats.DatabaseLoads.Load(); n != 1 {
+		t.Errorf("50 concurrent misses made %d loads", n)
+	}
+	if _, err := a.Get(ctx, "00000000-0000-0000-0000-000000000000"); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("unknown environment: %v", err)
+	}
+}
+
+// TestMaxAge checks that a snapshot is reloaded after its maximum age even when its
+// invalidation message is missed (Redis was fenced, but this process did not hear it).
+func TestMaxAge(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	cache := snapshots.New(slog.New(slog.DiscardHandler), store, rdb,
+		snapshots.Options{MaxAge: 100 * time.Millisecond, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+	first, _ := cache.Get(ctx, env.ID)
+	next := env.SetConfig("f", fixture.Off())
+	if err := env.Publish(rdb, next); err != nil { // fenced, but cache.Invalidate is never called
+		t.Fatal(err)
+	}
+	if s, _ := cache.Get(ctx, env.ID); s.Version != first.Version {
+		t.Fatal("without the message, memory serves until the maximum age")
+	}
+	time.Sleep(150 * time.Millisecond)
+	s, err := cache.Get(ctx, env.ID)
+	if err != nil || s.Version != next || first.Version == next {
+		t.Fatalf("after max age: %v %v", s, err)
+	}
+}

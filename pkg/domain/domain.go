@@ -204,8 +204,9 @@ type FlagDetail struct {
 
 // EnvironmentState is a flag's state in one environment, as flag listings show it.
 type EnvironmentState struct {
-	Enabled bool  `json:"enabled"`
-	Version int64 `json:"version"`
+	Enabled       bool       `json:"enabled"`
+	Version       int64      `json:"version"`
+	LastEvaluated *time.Time `json:"last_evaluated_at"`
 }
 
 // FlagSummary is a flag with its on/off state in every environment.
@@ -232,4 +233,22 @@ type Dependent struct {
 type Origin struct {
 	Actor     Actor
 	RequestID string
+}
+
+// EvaluationCount is how often a flag served a variant for a reason in an environment.
+type EvaluationCount struct {
+	Environment string `json:"environment"`
+	Variant     string `json:"variant"`
+	Reason      string `json:"reason"`
+	Count       int64  `json:"count"`
+}
+
+// FlagEvaluations summarises a flag's evaluations over a time range, and when it was
+// last evaluated in each environment (a flag nobody evaluates is a candidate to remove).
+type FlagEvaluations struct {
+	Flag          string               `json:"flag"`
+	Since         time.Time            `json:"since"`
+	Until         time.Time            `json:"until"`
+	Counts        []EvaluationCount    `json:"counts"`
+	LastEvaluated map[string]time.Time `json:"last_evaluated"`
 }

@@ -76,6 +76,7 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	v1(http.MethodGet, "/projects/:project/flags/:flag/environments/:env", a.getConfig)
 	v1(http.MethodPut, "/projects/:project/flags/:flag/environments/:env", a.replaceConfig)
 	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/toggle", a.toggle)
+	v1(http.MethodGet, "/projects/:project/flags/:flag/evaluations", a.evaluations)
 	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", a.kill)
 	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", a.unkill)
 

@@ -309,3 +309,18 @@ func (a *API) revokeSDKKey(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
+
+// Analytics.
+
+func (a *API) evaluations(c echo.Context) error {
+	q := httpapi.NewQuery(c)
+	since, until := q.Time("since"), q.Time("until")
+	if err := q.Err(); err != nil {
+		return err
+	}
+	ev, err := a.svc.Evaluations(c.Request().Context(), param(c, "project"), param(c, "flag"), c.QueryParam("environment"), since, until)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ev)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -209,18 +210,20 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 	}
 	if len(ids) > 0 {
 		var states []struct {
-			FlagID      string
-			Environment string
-			Enabled     bool
-			Version     int64
+			FlagID        string
+			Environment   string
+			Enabled       bool
+			Version       int64
+			LastEvaluated *time.Time
 		}
-		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version
-			FROM flag_configs c JOIN environments e ON e.id = c.environment_id
+		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
+			FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
+			LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
 			WHERE c.flag_id IN ?`, ids).Scan(&states).Error; err != nil {
 			return nil, "", translate(err)
 		}
 		for _, st := range states {
-			out[index[st.FlagID]].Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version}
+			out[index[st.FlagID]].Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
 		}
 	}
 	return out, next, nil
@@ -297,4 +300,41 @@ func (s *Store) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key
 		return audit(tx, o, change{action: domain.ActionFlagDelete, entityType: "flag", entityID: before.ID,
 			entityKey: before.Key, project: p.Key, flag: before.Key, before: before})
 	})
+}
+
+// Evaluations sums a flag's evaluation counts over [since, until), optionally in one
+// environment, and says when it was last evaluated in each environment.
+func (s *Store) Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error) {
+	out := domain.FlagEvaluations{Flag: flagKey, Since: since, Until: until, Counts: []domain.EvaluationCount{}, LastEvaluated: map[string]time.Time{}}
+	db := s.db.WithContext(ctx)
+	p, err := s.projectByKey(db, projectKey)
+	if err != nil {
+		return out, translate(err)
+	}
+	if _, _, err := s.flagByKey(db, p.ID, projectKey, flagKey, false); err != nil {
+		return out, translate(err)
+	}
+	if envKey != "" {
+		if _, err := s.environmentByKey(db, p.ID, projectKey, envKey, false); err != nil {
+			return out, translate(err)
+		}
+	}
+	if err := db.Raw(`SELECT e.key AS environment, fe.variant, fe.reason, sum(fe.count) AS count
+		FROM flag_evaluations fe JOIN environments e ON e.id = fe.environment_id
+		WHERE e.project_id = ? AND fe.flag_key = ? AND fe.minute >= ? AND fe.minute < ? AND (? = '' OR e.key = ?)
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, p.ID, flagKey, since, until, envKey, envKey).Scan(&out.Counts).Error; err != nil {
+		return out, translate(err)
+	}
+	var last []struct {
+		Environment string
+		At          time.Time
+	}
+	if err := db.Raw(`SELECT e.key AS environment, l.at FROM flag_last_evaluated l JOIN environments e ON e.id = l.environment_id
+		WHERE e.project_id = ? AND l.flag_key = ? AND (? = '' OR e.key = ?)`, p.ID, flagKey, envKey, envKey).Scan(&last).Error; err != nil {
+		return out, translate(err)
+	}
+	for _, l := range last {
+		out.LastEvaluated[l.Environment] = l.At
+	}
+	return out, nil
 }

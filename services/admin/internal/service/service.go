@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/validate"
@@ -43,6 +44,7 @@ type Store interface {
 		fn func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error)) (postgres.ConfigState, error)
 
 	Audit(ctx context.Context, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error)
+	Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error)
 
 	SDKKeyStore
 }
@@ -361,4 +363,19 @@ func (s *Service) Kill(ctx context.Context, o domain.Origin, projectKey, key str
 // Audit lists the audit trail.
 func (s *Service) Audit(ctx context.Context, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error) {
 	return s.store.Audit(ctx, f, page)
+}
+
+// Evaluations reports how a flag was evaluated over [since, until), by default the last
+// 24 hours.
+func (s *Service) Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error) {
+	if until.IsZero() {
+		until = time.Now().UTC()
+	}
+	if since.IsZero() {
+		since = until.Add(-24 * time.Hour)
+	}
+	if !since.Before(until) {
+		return domain.FlagEvaluations{}, invalid("query", domain.FieldError{Field: "since", Message: "must be before until"})
+	}
+	return s.store.Evaluations(ctx, projectKey, flagKey, envKey, since, until)
 }

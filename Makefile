@@ -21,9 +21,11 @@ lint:
 unit:
 	scripts/test $(PACKAGES)
 
-## bench: the Go benchmarks with allocations, five runs each
+## bench: the Go benchmarks (engine, cache levels, HTTP handlers) five times each,
+## then the propagation measurement (p50/p99 over 200 writes)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/...
+	RACE=0 scripts/test -run '^$$' -bench . -benchmem -count 5 ./pkg/... ./services/evaluator/...
+	scripts/propagation
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -27,13 +27,14 @@ import (
 
 // harness is a running evaluator: real PostgreSQL, real Redis, real HTTP.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	env      *fixture.Env
 	store    *postgres.Store
 	rdb      *redis.Client
 	cache    *snapshots.Cache
 	listener *snapshots.Listener
 	counter  *analytics.Counter
+	handler  http.Handler
 	srv      *httptest.Server
 }
 
@@ -44,7 +45,7 @@ type options struct {
 
 func defaults() options { return options{maxAge: time.Minute, keyTTL: time.Minute} }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -52,13 +53,13 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // newHarness seeds a fresh database and starts an evaluator on it.
-func newHarness(t *testing.T, dbURL, redisURL string, opt options) *harness {
+func newHarness(t testing.TB, dbURL, redisURL string, opt options) *harness {
 	t.Helper()
 	env := fixture.New(t, dbURL)
 	return startEvaluator(t, env, dbURL, redisURL, opt)
 }
 
-func startEvaluator(t *testing.T, env *fixture.Env, dbURL, redisURL string, opt options) *harness {
+func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt options) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
 	store, err := postgres.Open(dbURL, 10)
@@ -98,7 +99,7 @@ func startEvaluator(t *testing.T, env *fixture.Env, dbURL, redisURL string, opt 
 		rdb.Close()
 		store.Close()
 	})
-	hs := &harness{t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, srv: srv}
+	hs := &harness{t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
 	eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
 	return hs
 }
@@ -113,7 +114,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -175,7 +176,7 @@ func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {
 	return r.status, r.json(h.t)["value"]
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -188,4 +189,4 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 }
 
 // newDB returns a fresh database on the shared test server.
-func newDB(t *testing.T) string { return testinfra.PostgresDB(t) }
+func newDB(t testing.TB) string { return testinfra.PostgresDB(t) }

@@ -36,7 +36,7 @@ func (p *pausing) LoadSnapshot(ctx context.Context, env string) (domain.Snapshot
 	return s, err
 }
 
-func setup(t *testing.T) (*fixture.Env, *postgres.Store, *redis.Client) {
+func setup(t testing.TB) (*fixture.Env, *postgres.Store, *redis.Client) {
 	t.Helper()
 	url := testinfra.PostgresDB(t)
 	env := fixture.New(t, url)

@@ -17,12 +17,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/config"
 	"github.com/switchyard/switchyard/services/admin/internal/outbox"
@@ -70,27 +70,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return fmt.Errorf("unknown command %q; usage: admin [serve | migrate up|down|status | seed]", cmd)
 }
 
-func newLogger(cfg config.Config) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
-	opts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	if cfg.LogFormat == "text" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
-	} else {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, opts)).With("service", "admin")
-	}
-	redis.SetLogger(redisLogger{log})
-	return log
-}
-
-// redisLogger sends go-redis's own messages (reconnect attempts) to our log.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
-}
-
 func migrate(ctx context.Context, databaseURL, command string, stdout io.Writer) error {
 	if databaseURL == "" {
 		return errors.New("DATABASE_URL: required")
@@ -130,7 +109,7 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config.Config) (*app, error) {
-	log := newLogger(cfg)
+	log := logging.New(os.Stderr, "admin", cfg.LogLevel, cfg.LogFormat)
 	store, err := postgres.Open(ctx, log, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns})
 	if err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 
 func TestEvaluationAnalytics(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "f")
 	h.flag("shop", "unused")
 	prod, _ := h.envVersion("shop", "production")
@@ -36,7 +36,7 @@ func TestEvaluationAnalytics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := h.must(200, "GET", "/api/v1/projects/shop/flags/f/evaluations", nil).json(t)
+	got := h.Must(200, "GET", "/api/v1/projects/shop/flags/f/evaluations", nil).JSON(t)
 	counts := map[string]float64{}
 	for _, c := range got["counts"].([]any) {
 		m := c.(map[string]any)
@@ -55,16 +55,16 @@ func TestEvaluationAnalytics(t *testing.T) {
 		t.Errorf("last evaluated: %v", last)
 	}
 	since := now.Add(-72 * time.Hour).Format(time.RFC3339)
-	older := h.must(200, "GET", "/api/v1/projects/shop/flags/f/evaluations?environment=production&since="+since, nil).json(t)
+	older := h.Must(200, "GET", "/api/v1/projects/shop/flags/f/evaluations?environment=production&since="+since, nil).JSON(t)
 	if n := len(older["counts"].([]any)); n != 3 {
 		t.Errorf("production over three days: %d series", n)
 	}
-	h.must(400, "GET", "/api/v1/projects/shop/flags/f/evaluations?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/flags/ghost/evaluations", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/flags/f/evaluations?environment=nowhere", nil)
+	h.Must(400, "GET", "/api/v1/projects/shop/flags/f/evaluations?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/flags/ghost/evaluations", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/flags/f/evaluations?environment=nowhere", nil)
 
 	// The flag listing shows when each flag was last evaluated, to spot unused ones.
-	items := h.must(200, "GET", "/api/v1/projects/shop/flags", nil).json(t)["items"].([]any)
+	items := h.Must(200, "GET", "/api/v1/projects/shop/flags", nil).JSON(t)["items"].([]any)
 	for _, it := range items {
 		m := it.(map[string]any)
 		at := m["environments"].(map[string]any)["production"].(map[string]any)["last_evaluated_at"]

@@ -10,24 +10,24 @@ import (
 
 func TestAuth(t *testing.T) {
 	h := newHarness(t)
-	r := h.must(401, "GET", "/api/v1/projects", nil, "Authorization", "")
-	if !strings.Contains(r.header.Get("WWW-Authenticate"), "Bearer") {
+	r := h.Must(401, "GET", "/api/v1/projects", nil, "Authorization", "")
+	if !strings.Contains(r.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Error("401 without WWW-Authenticate")
 	}
-	if r.header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("content type %q", r.header.Get("Content-Type"))
+	if r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("content type %q", r.Header.Get("Content-Type"))
 	}
-	if !strings.Contains(r.json(t)["detail"].(string), "missing credentials") {
-		t.Errorf("detail: %s", r.body)
+	if !strings.Contains(r.JSON(t)["detail"].(string), "missing credentials") {
+		t.Errorf("detail: %s", r.Body)
 	}
-	r = h.must(401, "GET", "/api/v1/projects", nil, "Authorization", "Bearer wrong")
-	if !strings.Contains(r.json(t)["detail"].(string), "invalid token") {
-		t.Errorf("detail: %s", r.body)
+	r = h.Must(401, "GET", "/api/v1/projects", nil, "Authorization", "Bearer wrong")
+	if !strings.Contains(r.JSON(t)["detail"].(string), "invalid token") {
+		t.Errorf("detail: %s", r.Body)
 	}
-	h.must(401, "GET", "/api/v1/projects", nil, "Authorization", "Basic "+token)
-	h.must(200, "GET", "/api/v1/projects", nil, "Authorization", "", "X-Admin-Token", token)
-	h.must(200, "GET", "/healthz", nil, "Authorization", "")
-	ready := h.must(200, "GET", "/readyz", nil, "Authorization", "").json(t)
+	h.Must(401, "GET", "/api/v1/projects", nil, "Authorization", "Basic "+token)
+	h.Must(200, "GET", "/api/v1/projects", nil, "Authorization", "", "X-Admin-Token", token)
+	h.Must(200, "GET", "/healthz", nil, "Authorization", "")
+	ready := h.Must(200, "GET", "/readyz", nil, "Authorization", "").JSON(t)
 	if ready["status"] != "ready" {
 		t.Errorf("readyz: %v", ready)
 	}
@@ -35,27 +35,27 @@ func TestAuth(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	h := newHarness(t)
-	r := h.must(200, "GET", "/api/v1/projects", nil, "X-Request-Id", "trace-123")
-	if r.header.Get("X-Request-Id") != "trace-123" {
-		t.Errorf("request id not echoed: %q", r.header.Get("X-Request-Id"))
+	r := h.Must(200, "GET", "/api/v1/projects", nil, "X-Request-Id", "trace-123")
+	if r.Header.Get("X-Request-Id") != "trace-123" {
+		t.Errorf("request id not echoed: %q", r.Header.Get("X-Request-Id"))
 	}
-	r = h.must(200, "GET", "/api/v1/projects", nil, "X-Request-Id", "bad id with spaces")
-	if id := r.header.Get("X-Request-Id"); id == "" || strings.Contains(id, " ") {
+	r = h.Must(200, "GET", "/api/v1/projects", nil, "X-Request-Id", "bad id with spaces")
+	if id := r.Header.Get("X-Request-Id"); id == "" || strings.Contains(id, " ") {
 		t.Errorf("unsafe request id kept: %q", id)
 	}
-	r = h.must(404, "GET", "/nowhere", nil)
-	if r.header.Get("X-Request-Id") == "" || r.json(t)["request_id"] == "" {
+	r = h.Must(404, "GET", "/nowhere", nil)
+	if r.Header.Get("X-Request-Id") == "" || r.JSON(t)["request_id"] == "" {
 		t.Error("errors must carry the request id")
 	}
 }
 
 func TestProjects(t *testing.T) {
 	h := newHarness(t)
-	p := h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop", "name": "Shop"})
-	if p.header.Get("Location") != "/api/v1/projects/shop" {
-		t.Errorf("location %q", p.header.Get("Location"))
+	p := h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop", "name": "Shop"})
+	if p.Header.Get("Location") != "/api/v1/projects/shop" {
+		t.Errorf("location %q", p.Header.Get("Location"))
 	}
-	envs := h.must(200, "GET", "/api/v1/projects/shop/environments", nil).json(t)["items"].([]any)
+	envs := h.Must(200, "GET", "/api/v1/projects/shop/environments", nil).JSON(t)["items"].([]any)
 	var keys []string
 	for _, e := range envs {
 		m := e.(map[string]any)
@@ -70,16 +70,16 @@ func TestProjects(t *testing.T) {
 	if !slices.Equal(keys, []string{"development", "production", "staging"}) {
 		t.Errorf("environments %v", keys)
 	}
-	h.must(409, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(409, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 
 	for _, k := range []string{"alpha", "beta", "gamma"} {
-		h.must(201, "POST", "/api/v1/projects", map[string]any{"key": k})
+		h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": k})
 	}
-	page1 := h.must(200, "GET", "/api/v1/projects?limit=2", nil).json(t)
+	page1 := h.Must(200, "GET", "/api/v1/projects?limit=2", nil).JSON(t)
 	if len(page1["items"].([]any)) != 2 || page1["next_cursor"] == "" {
 		t.Fatalf("page 1: %v", page1)
 	}
-	page2 := h.must(200, "GET", "/api/v1/projects?limit=2&cursor="+page1["next_cursor"].(string), nil).json(t)
+	page2 := h.Must(200, "GET", "/api/v1/projects?limit=2&cursor="+page1["next_cursor"].(string), nil).JSON(t)
 	var seen []string
 	for _, pg := range []map[string]any{page1, page2} {
 		for _, it := range pg["items"].([]any) {
@@ -89,21 +89,21 @@ func TestProjects(t *testing.T) {
 	if !slices.Equal(seen, []string{"alpha", "beta", "gamma", "shop"}) || page2["next_cursor"] != "" {
 		t.Errorf("pages: %v, next %v", seen, page2["next_cursor"])
 	}
-	h.must(400, "GET", "/api/v1/projects?cursor=!!!", nil)
+	h.Must(400, "GET", "/api/v1/projects?cursor=!!!", nil)
 
-	got := h.must(200, "PATCH", "/api/v1/projects/shop", map[string]any{"name": "The Shop", "description": "ours"}).json(t)
+	got := h.Must(200, "PATCH", "/api/v1/projects/shop", map[string]any{"name": "The Shop", "description": "ours"}).JSON(t)
 	if got["name"] != "The Shop" || got["description"] != "ours" || got["key"] != "shop" {
 		t.Errorf("patch: %v", got)
 	}
-	if r := h.must(400, "PATCH", "/api/v1/projects/shop", map[string]any{"key": "other"}); !slices.Equal(r.fields(t), []string{"key"}) {
-		t.Errorf("key must not be patchable: %s", r.body)
+	if r := h.Must(400, "PATCH", "/api/v1/projects/shop", map[string]any{"key": "other"}); !slices.Equal(r.Fields(t), []string{"key"}) {
+		t.Errorf("key must not be patchable: %s", r.Body)
 	}
-	h.must(400, "PATCH", "/api/v1/projects/shop", map[string]any{"name": ""})
-	h.must(404, "PATCH", "/api/v1/projects/nope", map[string]any{"name": "x"})
-	h.must(200, "GET", "/api/v1/projects/shop", nil)
-	h.must(204, "DELETE", "/api/v1/projects/shop", nil)
-	h.must(404, "GET", "/api/v1/projects/shop", nil)
-	h.must(404, "DELETE", "/api/v1/projects/shop", nil)
+	h.Must(400, "PATCH", "/api/v1/projects/shop", map[string]any{"name": ""})
+	h.Must(404, "PATCH", "/api/v1/projects/nope", map[string]any{"name": "x"})
+	h.Must(200, "GET", "/api/v1/projects/shop", nil)
+	h.Must(204, "DELETE", "/api/v1/projects/shop", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop", nil)
+	h.Must(404, "DELETE", "/api/v1/projects/shop", nil)
 }
 
 func TestBadInput(t *testing.T) {
@@ -127,12 +127,12 @@ func TestBadInput(t *testing.T) {
 	before := h.auditCount()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := h.must(tt.status, "POST", "/api/v1/projects", tt.body)
-			if r.header.Get("Content-Type") != "application/problem+json" {
-				t.Errorf("content type %q", r.header.Get("Content-Type"))
+			r := h.Must(tt.status, "POST", "/api/v1/projects", tt.body)
+			if r.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("content type %q", r.Header.Get("Content-Type"))
 			}
-			if got := r.fields(t); !slices.Equal(got, tt.fields) {
-				t.Errorf("fields %v, want %v: %s", got, tt.fields, r.body)
+			if got := r.Fields(t); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields %v, want %v: %s", got, tt.fields, r.Body)
 			}
 		})
 	}
@@ -151,69 +151,69 @@ func TestBadInput(t *testing.T) {
 	if h.auditCount() != before {
 		t.Error("failed requests must not write audit rows")
 	}
-	h.must(405, "PUT", "/api/v1/projects", `{}`)
-	h.must(404, "GET", "/api/v1/nothing", nil)
+	h.Must(405, "PUT", "/api/v1/projects", `{}`)
+	h.Must(404, "GET", "/api/v1/nothing", nil)
 }
 
 func TestEnvironments(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "f")
-	e := h.must(201, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "qa-eu", "name": "QA EU", "protected": true}).json(t)
+	e := h.Must(201, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "qa-eu", "name": "QA EU", "protected": true}).JSON(t)
 	if e["protected"] != true || e["version"] != float64(1) {
 		t.Errorf("created: %v", e)
 	}
 	// Existing flags get their initial configuration in the new environment.
-	cfg := h.must(200, "GET", "/api/v1/projects/shop/flags/f/environments/qa-eu", nil).json(t)
+	cfg := h.Must(200, "GET", "/api/v1/projects/shop/flags/f/environments/qa-eu", nil).JSON(t)
 	if cfg["enabled"] != false || cfg["off_variant"] != "off" {
 		t.Errorf("initial config: %v", cfg)
 	}
-	h.must(409, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "qa-eu"})
-	h.must(404, "POST", "/api/v1/projects/nope/environments", map[string]any{"key": "x"})
-	if r := h.must(400, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "QA", "protected": "yes"}); !slices.Contains(r.fields(t), "protected") {
-		t.Errorf("fields: %s", r.body)
+	h.Must(409, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "qa-eu"})
+	h.Must(404, "POST", "/api/v1/projects/nope/environments", map[string]any{"key": "x"})
+	if r := h.Must(400, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "QA", "protected": "yes"}); !slices.Contains(r.Fields(t), "protected") {
+		t.Errorf("fields: %s", r.Body)
 	}
-	got := h.must(200, "PATCH", "/api/v1/projects/shop/environments/qa-eu", map[string]any{"protected": false, "name": "QA"}).json(t)
+	got := h.Must(200, "PATCH", "/api/v1/projects/shop/environments/qa-eu", map[string]any{"protected": false, "name": "QA"}).JSON(t)
 	if got["protected"] != false || got["name"] != "QA" || got["version"] != float64(2) {
 		t.Errorf("patched: %v", got)
 	}
-	h.must(200, "GET", "/api/v1/projects/shop/environments/qa-eu", nil)
-	h.must(204, "DELETE", "/api/v1/projects/shop/environments/qa-eu", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/environments/qa-eu", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/flags/f/environments/qa-eu", nil)
-	h.must(404, "DELETE", "/api/v1/projects/shop/environments/qa-eu", nil)
+	h.Must(200, "GET", "/api/v1/projects/shop/environments/qa-eu", nil)
+	h.Must(204, "DELETE", "/api/v1/projects/shop/environments/qa-eu", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/environments/qa-eu", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/flags/f/environments/qa-eu", nil)
+	h.Must(404, "DELETE", "/api/v1/projects/shop/environments/qa-eu", nil)
 }
 
 func TestFlags(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
-	f := h.must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{
-		"key": "new-checkout", "name": "New checkout", "kind": "boolean", "tags": []string{"checkout", "web"}}).json(t)
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	f := h.Must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{
+		"key": "new-checkout", "name": "New checkout", "kind": "boolean", "tags": []string{"checkout", "web"}}).JSON(t)
 	if len(f["variants"].([]any)) != 2 || f["salt"] == "" {
 		t.Errorf("boolean flag: %v", f)
 	}
 	if envs := f["environments"].(map[string]any); len(envs) != 3 {
 		t.Errorf("configs: %v", envs)
 	}
-	h.must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{
+	h.Must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{
 		"key": "button-color", "kind": "string", "tags": []string{"web"},
 		"variants": []map[string]any{{"key": "red", "value": "red"}, {"key": "blue", "value": "blue"}}})
-	h.must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{"key": "checkout/v2/banner", "kind": "boolean", "description": "Slashes are fine"})
-	h.must(200, "GET", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
-	h.must(409, "POST", "/api/v1/projects/shop/flags", map[string]any{"key": "new-checkout", "kind": "boolean"})
-	r := h.must(400, "POST", "/api/v1/projects/shop/flags", map[string]any{
+	h.Must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{"key": "checkout/v2/banner", "kind": "boolean", "description": "Slashes are fine"})
+	h.Must(200, "GET", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
+	h.Must(409, "POST", "/api/v1/projects/shop/flags", map[string]any{"key": "new-checkout", "kind": "boolean"})
+	r := h.Must(400, "POST", "/api/v1/projects/shop/flags", map[string]any{
 		"key": "bad key", "kind": "string", "variants": []map[string]any{{"key": "a", "value": 1}}})
 	for _, want := range []string{"key", "variants", "variants[0].value"} {
-		if !slices.Contains(r.fields(t), want) {
-			t.Errorf("missing %s in %s", want, r.body)
+		if !slices.Contains(r.Fields(t), want) {
+			t.Errorf("missing %s in %s", want, r.Body)
 		}
 	}
-	h.must(404, "POST", "/api/v1/projects/nope/flags", map[string]any{"key": "x", "kind": "boolean"})
+	h.Must(404, "POST", "/api/v1/projects/nope/flags", map[string]any{"key": "x", "kind": "boolean"})
 
 	// Listing: filters, and each environment's state.
-	h.must(200, "POST", "/api/v1/projects/shop/flags/new-checkout/environments/staging/toggle", nil)
+	h.Must(200, "POST", "/api/v1/projects/shop/flags/new-checkout/environments/staging/toggle", nil)
 	list := func(query string) []string {
-		items := h.must(200, "GET", "/api/v1/projects/shop/flags"+query, nil).json(t)["items"].([]any)
+		items := h.Must(200, "GET", "/api/v1/projects/shop/flags"+query, nil).JSON(t)["items"].([]any)
 		var keys []string
 		for _, it := range items {
 			keys = append(keys, it.(map[string]any)["key"].(string))
@@ -235,93 +235,93 @@ func TestFlags(t *testing.T) {
 	if got := list("?limit=1&tag=web"); !slices.Equal(got, []string{"button-color"}) {
 		t.Errorf("limit: %v", got)
 	}
-	h.must(400, "GET", "/api/v1/projects/shop/flags?archived=maybe&limit=x", nil)
-	items := h.must(200, "GET", "/api/v1/projects/shop/flags?tag=checkout", nil).json(t)["items"].([]any)
+	h.Must(400, "GET", "/api/v1/projects/shop/flags?archived=maybe&limit=x", nil)
+	items := h.Must(200, "GET", "/api/v1/projects/shop/flags?tag=checkout", nil).JSON(t)["items"].([]any)
 	states := items[0].(map[string]any)["environments"].(map[string]any)
 	if states["staging"].(map[string]any)["enabled"] != true || states["production"].(map[string]any)["enabled"] != false {
 		t.Errorf("states: %v", states)
 	}
 
 	// Updates: kind and key are fixed; variants still in use cannot go.
-	h.must(400, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{"kind": "string"})
-	got := h.must(200, "PATCH", "/api/v1/projects/shop/flags/button-color", map[string]any{
+	h.Must(400, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{"kind": "string"})
+	got := h.Must(200, "PATCH", "/api/v1/projects/shop/flags/button-color", map[string]any{
 		"name": "Buy button", "tags": []string{"web", "exp"},
-		"variants": []map[string]any{{"key": "red", "value": "red"}, {"key": "blue", "value": "blue"}, {"key": "green", "value": "green"}}}).json(t)
+		"variants": []map[string]any{{"key": "red", "value": "red"}, {"key": "blue", "value": "blue"}, {"key": "green", "value": "green"}}}).JSON(t)
 	if got["name"] != "Buy button" || len(got["variants"].([]any)) != 3 {
 		t.Errorf("patched: %v", got)
 	}
 	// red is every environment's off variant.
-	r = h.must(400, "PATCH", "/api/v1/projects/shop/flags/button-color", map[string]any{
+	r = h.Must(400, "PATCH", "/api/v1/projects/shop/flags/button-color", map[string]any{
 		"variants": []map[string]any{{"key": "blue", "value": "blue"}, {"key": "green", "value": "green"}}})
-	if !strings.Contains(string(r.body), `off_variant: unknown variant \"red\"`) {
-		t.Errorf("removing a used variant: %s", r.body)
+	if !strings.Contains(string(r.Body), `off_variant: unknown variant \"red\"`) {
+		t.Errorf("removing a used variant: %s", r.Body)
 	}
 
 	// A flag other flags depend on can be neither archived nor deleted.
 	prereq := onConfig(1)
 	prereq["prerequisites"] = []map[string]any{{"flag": "new-checkout", "variant": "on"}}
-	h.must(200, "PUT", "/api/v1/projects/shop/flags/button-color/environments/production", map[string]any{
+	h.Must(200, "PUT", "/api/v1/projects/shop/flags/button-color/environments/production", map[string]any{
 		"enabled": true, "default": map[string]any{"variant": "blue"}, "off_variant": "red", "version": 1,
 		"prerequisites": []map[string]any{{"flag": "new-checkout", "variant": "on"}}})
-	r = h.must(409, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{"archived": true})
-	if deps := r.json(t)["dependents"].([]any); len(deps) != 1 {
-		t.Errorf("dependents: %s", r.body)
+	r = h.Must(409, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{"archived": true})
+	if deps := r.JSON(t)["dependents"].([]any); len(deps) != 1 {
+		t.Errorf("dependents: %s", r.Body)
 	}
-	h.must(409, "DELETE", "/api/v1/projects/shop/flags/new-checkout", nil)
-	r = h.must(400, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{
+	h.Must(409, "DELETE", "/api/v1/projects/shop/flags/new-checkout", nil)
+	r = h.Must(400, "PATCH", "/api/v1/projects/shop/flags/new-checkout", map[string]any{
 		"variants": []map[string]any{{"key": "on", "value": true}, {"key": "off", "value": false}, {"key": "x", "value": true}}})
-	if !slices.Contains(r.fields(t), "variants") {
-		t.Errorf("boolean variants: %s", r.body)
+	if !slices.Contains(r.Fields(t), "variants") {
+		t.Errorf("boolean variants: %s", r.Body)
 	}
 
 	// Archive, list archived, restore; delete.
-	archived := h.must(200, "PATCH", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", map[string]any{"archived": true}).json(t)
+	archived := h.Must(200, "PATCH", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", map[string]any{"archived": true}).JSON(t)
 	if archived["archived"] != true {
 		t.Errorf("archive: %v", archived)
 	}
 	if got := list("?archived=true"); !slices.Equal(got, []string{"checkout/v2/banner"}) {
 		t.Errorf("archived: %v", got)
 	}
-	h.must(200, "PATCH", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", map[string]any{"archived": false})
-	h.must(204, "DELETE", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
+	h.Must(200, "PATCH", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", map[string]any{"archived": false})
+	h.Must(204, "DELETE", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/flags/checkout%2Fv2%2Fbanner", nil)
 }
 
 func TestConfigs(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "a")
 	h.flag("shop", "b")
 	base := "/api/v1/projects/shop/flags/a/environments/production"
 
-	r := h.must(200, "GET", base, nil)
-	if r.header.Get("ETag") != `"1"` {
-		t.Errorf("etag %q", r.header.Get("ETag"))
+	r := h.Must(200, "GET", base, nil)
+	if r.Header.Get("ETag") != `"1"` {
+		t.Errorf("etag %q", r.Header.Get("ETag"))
 	}
-	h.must(428, "PUT", base, map[string]any{"enabled": true, "default": map[string]any{"variant": "on"}, "off_variant": "off"})
-	h.must(400, "PUT", base, onConfig(1), "If-Match", `"2"`) // body and header disagree
-	h.must(400, "PUT", base, onConfig(1), "If-Match", `soon`)
+	h.Must(428, "PUT", base, map[string]any{"enabled": true, "default": map[string]any{"variant": "on"}, "off_variant": "off"})
+	h.Must(400, "PUT", base, onConfig(1), "If-Match", `"2"`) // body and header disagree
+	h.Must(400, "PUT", base, onConfig(1), "If-Match", `soon`)
 
 	// A GET's body can be sent back as it is.
-	doc := h.must(200, "GET", base, nil).json(t)
+	doc := h.Must(200, "GET", base, nil).JSON(t)
 	doc["enabled"] = true
-	put := h.must(200, "PUT", base, doc).json(t)
+	put := h.Must(200, "PUT", base, doc).JSON(t)
 	if put["version"] != float64(2) || put["enabled"] != true {
 		t.Errorf("round trip: %v", put)
 	}
 
 	// Stale version: 409 with the current version.
-	r = h.must(409, "PUT", base, onConfig(1))
-	if r.json(t)["current_version"] != float64(2) || !slices.Equal(r.fields(t), []string{"version"}) {
-		t.Errorf("conflict: %s", r.body)
+	r = h.Must(409, "PUT", base, onConfig(1))
+	if r.JSON(t)["current_version"] != float64(2) || !slices.Equal(r.Fields(t), []string{"version"}) {
+		t.Errorf("conflict: %s", r.Body)
 	}
 	noVersion := onConfig(0)
 	delete(noVersion, "version")
-	h.must(200, "PUT", base, noVersion, "If-Match", `"2"`)
-	h.must(200, "PUT", base, noVersion, "If-Match", `*`)
+	h.Must(200, "PUT", base, noVersion, "If-Match", `"2"`)
+	h.Must(200, "PUT", base, noVersion, "If-Match", `*`)
 
 	// Rules get ids; the design example round-trips.
-	cfg := h.must(200, "PUT", base, map[string]any{
+	cfg := h.Must(200, "PUT", base, map[string]any{
 		"enabled": true, "version": 4, "off_variant": "off",
 		"rules": []map[string]any{
 			{"conditions": []map[string]any{{"attribute": "email", "operator": "ends_with", "values": []string{"@acme.com"}}}, "serve": map[string]any{"variant": "on"}},
@@ -329,14 +329,14 @@ func TestConfigs(t *testing.T) {
 				"serve": map[string]any{"rollout": map[string]any{"weights": map[string]any{"on": 50, "off": 50}, "bucket_by": "company.id"}}},
 		},
 		"default": map[string]any{"rollout": map[string]any{"weights": map[string]any{"on": 12.5, "off": 87.5}}},
-	}).json(t)
+	}).JSON(t)
 	rules := cfg["rules"].([]any)
 	if rules[0].(map[string]any)["id"] != "rule-1" || rules[1].(map[string]any)["id"] != "premium" {
 		t.Errorf("rule ids: %v", rules)
 	}
 
 	// Every problem at once, with its path; nothing stored.
-	r = h.must(400, "PUT", base, map[string]any{
+	r = h.Must(400, "PUT", base, map[string]any{
 		"enabled": true, "version": 5, "off_variant": "gone",
 		"rules": []map[string]any{{"id": "x", "conditions": []map[string]any{{"attribute": "age", "operator": "older", "values": []any{1}}},
 			"serve": map[string]any{"variant": "on"}}},
@@ -344,14 +344,14 @@ func TestConfigs(t *testing.T) {
 	})
 	want := []string{"off_variant", "default.rollout.weights", "rules[0].conditions[0].operator"}
 	for _, f := range want {
-		if !slices.Contains(r.fields(t), f) {
-			t.Errorf("missing %s: %s", f, r.body)
+		if !slices.Contains(r.Fields(t), f) {
+			t.Errorf("missing %s: %s", f, r.Body)
 		}
 	}
-	if h.must(200, "GET", base, nil).json(t)["version"] != float64(5) {
+	if h.Must(200, "GET", base, nil).JSON(t)["version"] != float64(5) {
 		t.Error("a rejected write changed the configuration")
 	}
-	h.must(400, "PUT", base, map[string]any{"enabled": true, "version": 5, "off_variant": "off"}) // no default
+	h.Must(400, "PUT", base, map[string]any{"enabled": true, "version": 5, "off_variant": "off"}) // no default
 
 	// Prerequisite cycles through other flags are refused.
 	bBase := "/api/v1/projects/shop/flags/b/environments/production"
@@ -360,35 +360,35 @@ func TestConfigs(t *testing.T) {
 		c["prerequisites"] = []map[string]any{{"flag": on, "variant": "on"}}
 		return c
 	}
-	h.must(200, "PUT", bBase, withPrereq("a", 1))
-	r = h.must(400, "PUT", base, withPrereq("b", 5))
-	if !strings.Contains(string(r.body), "a → b → a") {
-		t.Errorf("cycle: %s", r.body)
+	h.Must(200, "PUT", bBase, withPrereq("a", 1))
+	r = h.Must(400, "PUT", base, withPrereq("b", 5))
+	if !strings.Contains(string(r.Body), "a → b → a") {
+		t.Errorf("cycle: %s", r.Body)
 	}
-	h.must(400, "PUT", base, withPrereq("ghost", 5))
+	h.Must(400, "PUT", base, withPrereq("ghost", 5))
 
 	// Toggle flips, or sets.
-	if h.must(200, "POST", base+"/toggle", nil).json(t)["enabled"] != false {
+	if h.Must(200, "POST", base+"/toggle", nil).JSON(t)["enabled"] != false {
 		t.Error("toggle did not flip")
 	}
-	if h.must(200, "POST", base+"/toggle", map[string]any{"enabled": false}).json(t)["enabled"] != false {
+	if h.Must(200, "POST", base+"/toggle", map[string]any{"enabled": false}).JSON(t)["enabled"] != false {
 		t.Error("toggle did not set")
 	}
-	h.must(400, "POST", base+"/toggle", map[string]any{"enabled": "yes"})
-	h.must(404, "POST", "/api/v1/projects/shop/flags/zzz/environments/production/toggle", nil)
-	h.must(404, "GET", "/api/v1/projects/shop/flags/a/environments/nowhere", nil)
+	h.Must(400, "POST", base+"/toggle", map[string]any{"enabled": "yes"})
+	h.Must(404, "POST", "/api/v1/projects/shop/flags/zzz/environments/production/toggle", nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/flags/a/environments/nowhere", nil)
 }
 
 func TestKillSwitch(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "f")
 	versions := map[string]int64{}
 	for _, e := range []string{"development", "staging", "production"} {
 		_, versions[e] = h.envVersion("shop", e)
 	}
 	before := h.auditCount()
-	if h.must(200, "POST", "/api/v1/projects/shop/flags/f/kill", nil).json(t)["killed"] != true {
+	if h.Must(200, "POST", "/api/v1/projects/shop/flags/f/kill", nil).JSON(t)["killed"] != true {
 		t.Fatal("not killed")
 	}
 	// Every environment changed at once.
@@ -397,14 +397,14 @@ func TestKillSwitch(t *testing.T) {
 			t.Errorf("%s version %d, want %d", e, now, v+1)
 		}
 	}
-	h.must(200, "POST", "/api/v1/projects/shop/flags/f/kill", nil) // already killed: no change
+	h.Must(200, "POST", "/api/v1/projects/shop/flags/f/kill", nil) // already killed: no change
 	if got := h.auditCount(); got != before+1 {
 		t.Errorf("audit rows %d, want %d", got, before+1)
 	}
-	if h.must(200, "DELETE", "/api/v1/projects/shop/flags/f/kill", nil).json(t)["killed"] != false {
+	if h.Must(200, "DELETE", "/api/v1/projects/shop/flags/f/kill", nil).JSON(t)["killed"] != false {
 		t.Fatal("kill not lifted")
 	}
-	h.must(404, "POST", "/api/v1/projects/shop/flags/none/kill", nil)
+	h.Must(404, "POST", "/api/v1/projects/shop/flags/none/kill", nil)
 }
 
 func TestAudit(t *testing.T) {
@@ -434,13 +434,13 @@ func TestAudit(t *testing.T) {
 	}
 	var actions []string
 	for i, s := range steps {
-		h.must(s.status, s.method, s.path, s.body, "X-Request-Id", fmt.Sprintf("req-%d", i))
+		h.Must(s.status, s.method, s.path, s.body, "X-Request-Id", fmt.Sprintf("req-%d", i))
 		if s.action != "" {
 			actions = append(actions, s.action)
 		}
 	}
 	// Exactly one row per successful mutation, newest first.
-	items := h.must(200, "GET", "/api/v1/audit?limit=200", nil).json(t)["items"].([]any)
+	items := h.Must(200, "GET", "/api/v1/audit?limit=200", nil).JSON(t)["items"].([]any)
 	if len(items) != len(actions) {
 		t.Fatalf("%d audit rows for %d mutations", len(items), len(actions))
 	}
@@ -458,7 +458,7 @@ func TestAudit(t *testing.T) {
 		}
 	}
 	// Before and after of the configuration change.
-	cfg := h.must(200, "GET", "/api/v1/audit?action=config.update", nil).json(t)["items"].([]any)
+	cfg := h.Must(200, "GET", "/api/v1/audit?action=config.update", nil).JSON(t)["items"].([]any)
 	if len(cfg) != 1 {
 		t.Fatalf("config rows: %d", len(cfg))
 	}
@@ -471,15 +471,15 @@ func TestAudit(t *testing.T) {
 		t.Errorf("config row keys: %v", e)
 	}
 	// Creation has no before, deletion no after.
-	created := h.must(200, "GET", "/api/v1/audit?action=project.create", nil).json(t)["items"].([]any)[0].(map[string]any)
-	deleted := h.must(200, "GET", "/api/v1/audit?action=project.delete", nil).json(t)["items"].([]any)[0].(map[string]any)
+	created := h.Must(200, "GET", "/api/v1/audit?action=project.create", nil).JSON(t)["items"].([]any)[0].(map[string]any)
+	deleted := h.Must(200, "GET", "/api/v1/audit?action=project.delete", nil).JSON(t)["items"].([]any)[0].(map[string]any)
 	if created["before"] != nil || created["after"] == nil || deleted["before"] == nil || deleted["after"] != nil {
 		t.Errorf("create %v / delete %v", created, deleted)
 	}
 
 	// Filters and pages.
 	count := func(q string) int {
-		return len(h.must(200, "GET", "/api/v1/audit?limit=200&"+q, nil).json(t)["items"].([]any))
+		return len(h.Must(200, "GET", "/api/v1/audit?limit=200&"+q, nil).JSON(t)["items"].([]any))
 	}
 	checks := map[string]int{
 		"project=shop": len(actions), "project=other": 0, "flag=f": 9, "environment=qa": 4,
@@ -494,7 +494,7 @@ func TestAudit(t *testing.T) {
 	var paged []any
 	cursor := ""
 	for {
-		page := h.must(200, "GET", "/api/v1/audit?limit=4&cursor="+cursor, nil).json(t)
+		page := h.Must(200, "GET", "/api/v1/audit?limit=4&cursor="+cursor, nil).JSON(t)
 		paged = append(paged, page["items"].([]any)...)
 		cursor = page["next_cursor"].(string)
 		if cursor == "" {
@@ -504,15 +504,15 @@ func TestAudit(t *testing.T) {
 	if len(paged) != len(actions) {
 		t.Errorf("paged through %d rows, want %d", len(paged), len(actions))
 	}
-	r := h.must(400, "GET", "/api/v1/audit?since=yesterday&limit=0", nil)
-	if got := r.fields(t); !slices.Contains(got, "since") || !slices.Contains(got, "limit") {
+	r := h.Must(400, "GET", "/api/v1/audit?since=yesterday&limit=0", nil)
+	if got := r.Fields(t); !slices.Contains(got, "since") || !slices.Contains(got, "limit") {
 		t.Errorf("every bad parameter must be named: %v", got)
 	}
 }
 
 func TestAuditIsAppendOnly(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	for _, stmt := range []string{
 		`UPDATE audit_log SET actor_name = 'forged'`,
 		`DELETE FROM audit_log`,

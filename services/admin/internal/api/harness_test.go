@@ -1,12 +1,8 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -27,6 +23,7 @@ const token = "test-admin-token-0123456789abcdef0123456789"
 // harness is a running admin service on a fresh database: real PostgreSQL, real
 // Redis, real HTTP.
 type harness struct {
+	*testinfra.Client
 	t        *testing.T
 	dbURL    string
 	redisURL string
@@ -72,7 +69,7 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 	wg.Add(1)
 	go func() { defer wg.Done(); worker.Run(wctx) }()
 	var once sync.Once
-	hs := &harness{t: t, dbURL: dbURL, redisURL: redisURL, store: store, rdb: rdb, worker: worker, srv: srv}
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + token}, t: t, dbURL: dbURL, redisURL: redisURL, store: store, rdb: rdb, worker: worker, srv: srv}
 	hs.stop = func() {
 		once.Do(func() {
 			srv.Close()
@@ -98,88 +95,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 type pinger struct{ rdb *redis.Client }
 
 func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
-
-// response is an answer of the API.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
-	}
-	return m
-}
-
-// fields returns the field names of a problem's errors.
-func (r response) fields(t *testing.T) []string {
-	t.Helper()
-	var p struct {
-		Errors []struct{ Field, Message string }
-	}
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		t.Fatalf("not a problem: %s", r.body)
-	}
-	out := make([]string, len(p.Errors))
-	for i, e := range p.Errors {
-		out[i] = e.Field
-	}
-	return out
-}
-
-// do sends a request with the admin token; body is JSON-encoded unless it is a string
-// or []byte. Extra headers come as name, value pairs.
-func (h *harness) do(method, path string, body any, headers ...string) response {
-	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			h.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.srv.URL+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-			continue
-		}
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: raw}
-}
-
-// must sends a request and fails the test unless the status is want.
-func (h *harness) must(want int, method, path string, body any, headers ...string) response {
-	h.t.Helper()
-	r := h.do(method, path, body, headers...)
-	if r.status != want {
-		h.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.body)
-	}
-	return r
-}
 
 // auditCount counts audit rows.
 func (h *harness) auditCount() int {
@@ -213,23 +128,10 @@ func (h *harness) outboxDepth() int64 {
 	return n
 }
 
-// eventually retries cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", timeout, what)
-}
-
 // flag creates a boolean flag in project p.
 func (h *harness) flag(p, key string) {
 	h.t.Helper()
-	h.must(201, "POST", "/api/v1/projects/"+p+"/flags", map[string]any{"key": key, "kind": "boolean"})
+	h.Must(201, "POST", "/api/v1/projects/"+p+"/flags", map[string]any{"key": key, "kind": "boolean"})
 }
 
 // onConfig is a valid configuration serving on, replacing version.

@@ -17,7 +17,7 @@ import (
 // one wins, the others get 409, and the audit trail records exactly the winners.
 func TestConcurrentConfigWrites(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "f")
 	const writers = 50
 	path := "/api/v1/projects/shop/flags/f/environments/production"
@@ -31,7 +31,7 @@ func TestConcurrentConfigWrites(t *testing.T) {
 			<-start
 			body := onConfig(1)
 			body["rules"] = []map[string]any{{"id": fmt.Sprintf("writer-%d", i), "conditions": []any{}, "serve": map[string]any{"variant": "on"}}}
-			statuses[i] = h.do("PUT", path, body).status
+			statuses[i] = h.Do("PUT", path, body).Status
 		}()
 	}
 	close(start)
@@ -43,11 +43,11 @@ func TestConcurrentConfigWrites(t *testing.T) {
 	if count[200] != 1 || count[409] != writers-1 {
 		t.Fatalf("statuses %v: want one 200 and %d 409s", count, writers-1)
 	}
-	audited := len(h.must(200, "GET", "/api/v1/audit?action=config.update", nil).json(t)["items"].([]any))
+	audited := len(h.Must(200, "GET", "/api/v1/audit?action=config.update", nil).JSON(t)["items"].([]any))
 	if audited != count[200] {
 		t.Errorf("%d audit rows for %d successful writes", audited, count[200])
 	}
-	if v := h.must(200, "GET", path, nil).json(t)["version"]; v != float64(2) {
+	if v := h.Must(200, "GET", path, nil).JSON(t)["version"]; v != float64(2) {
 		t.Errorf("version %v, want 2", v)
 	}
 }
@@ -97,10 +97,10 @@ func await(t *testing.T, ch <-chan rediscache.Invalidation, env string, version 
 func TestInvalidationOnCommit(t *testing.T) {
 	h := newHarness(t)
 	ch := subscribe(t, h.redisURL)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	h.flag("shop", "f")
 	prod, v := h.envVersion("shop", "production")
-	h.must(200, "PUT", "/api/v1/projects/shop/flags/f/environments/production", onConfig(1))
+	h.Must(200, "PUT", "/api/v1/projects/shop/flags/f/environments/production", onConfig(1))
 	await(t, ch, prod, v+1)
 	if _, now := h.envVersion("shop", "production"); now != v+1 {
 		t.Fatalf("version %d, want %d", now, v+1)
@@ -111,9 +111,9 @@ func TestInvalidationOnCommit(t *testing.T) {
 	}
 	// Deleting an environment still invalidates it.
 	staging, sv := h.envVersion("shop", "staging")
-	h.must(204, "DELETE", "/api/v1/projects/shop/environments/staging", nil)
+	h.Must(204, "DELETE", "/api/v1/projects/shop/environments/staging", nil)
 	await(t, ch, staging, sv+1)
-	eventually(t, 5*time.Second, "an empty outbox", func() bool { return h.outboxDepth() == 0 })
+	testinfra.Eventually(t, 5*time.Second, "an empty outbox", func() bool { return h.outboxDepth() == 0 })
 }
 
 // TestRedisDownDuringWrites stops Redis, writes, restarts the admin service while Redis
@@ -123,11 +123,11 @@ func TestRedisDownDuringWrites(t *testing.T) {
 	srv := testinfra.StartRedis(t)
 	db := testinfra.PostgresDB(t)
 	h1 := startHarness(t, db, srv.URL(), true)
-	h1.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h1.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	for i := range 3 {
 		h1.flag("shop", fmt.Sprintf("f%d", i))
 	}
-	eventually(t, 5*time.Second, "the setup's invalidations", func() bool { return h1.outboxDepth() == 0 })
+	testinfra.Eventually(t, 5*time.Second, "the setup's invalidations", func() bool { return h1.outboxDepth() == 0 })
 
 	srv.Stop()
 	envs := []string{"development", "staging", "production"}
@@ -135,28 +135,28 @@ func TestRedisDownDuringWrites(t *testing.T) {
 	for round := range 4 {
 		for i := range 3 {
 			for _, e := range envs {
-				h1.must(200, "POST", fmt.Sprintf("/api/v1/projects/shop/flags/f%d/environments/%s/toggle", i, e), nil)
+				h1.Must(200, "POST", fmt.Sprintf("/api/v1/projects/shop/flags/f%d/environments/%s/toggle", i, e), nil)
 				writes++
 			}
 		}
 		if round == 1 {
-			h1.must(200, "POST", "/api/v1/projects/shop/flags/f0/kill", nil)
+			h1.Must(200, "POST", "/api/v1/projects/shop/flags/f0/kill", nil)
 			writes++
 		}
 	}
 	if depth := h1.outboxDepth(); depth == 0 {
 		t.Fatal("with Redis down, the invalidations must wait in the outbox")
 	}
-	ready := h1.do("GET", "/readyz", nil)
-	if ready.status != 503 || ready.json(t)["checks"].(map[string]any)["redis"] != "unavailable" {
-		t.Errorf("readyz with Redis down: %d %s", ready.status, ready.body)
+	ready := h1.Do("GET", "/readyz", nil)
+	if ready.Status != 503 || ready.JSON(t)["checks"].(map[string]any)["redis"] != "unavailable" {
+		t.Errorf("readyz with Redis down: %d %s", ready.Status, ready.Body)
 	}
 	h1.stop() // the admin service restarts while Redis is down
 
 	srv.Start()
 	ch := subscribe(t, srv.URL())
 	h2 := startHarness(t, db, srv.URL(), false)
-	eventually(t, 15*time.Second, "the outbox to drain", func() bool { return h2.outboxDepth() == 0 })
+	testinfra.Eventually(t, 15*time.Second, "the outbox to drain", func() bool { return h2.outboxDepth() == 0 })
 	for _, e := range envs {
 		id, v := h2.envVersion("shop", e)
 		await(t, ch, id, v)
@@ -165,7 +165,7 @@ func TestRedisDownDuringWrites(t *testing.T) {
 			t.Errorf("%s: fence %d %v, want %d", e, fence, err, v)
 		}
 	}
-	if got := len(h2.must(200, "GET", "/api/v1/audit?limit=200&action=config.toggle", nil).json(t)["items"].([]any)); got != writes-1 {
+	if got := len(h2.Must(200, "GET", "/api/v1/audit?limit=200&action=config.toggle", nil).JSON(t)["items"].([]any)); got != writes-1 {
 		t.Errorf("%d toggles audited, want %d", got, writes-1)
 	}
 }

@@ -10,20 +10,20 @@ import (
 
 func TestSDKKeys(t *testing.T) {
 	h := newHarness(t)
-	h.must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
 	base := "/api/v1/projects/shop/environments/production/sdk-keys"
-	r := h.must(201, "POST", base, map[string]any{"name": "web"})
-	created := r.json(t)
+	r := h.Must(201, "POST", base, map[string]any{"name": "web"})
+	created := r.JSON(t)
 	secret := created["key"].(string)
 	if !sdkkey.WellFormed(secret) || !strings.HasPrefix(secret, created["prefix"].(string)) || created["environment"] != "production" {
 		t.Fatalf("created: %v", created)
 	}
-	if r.header.Get("Cache-Control") != "no-store" {
+	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Error("the secret must not be cached")
 	}
 	id := created["id"].(string)
-	h.must(201, "POST", base, nil) // a name is optional
-	items := h.must(200, "GET", base, nil).json(t)["items"].([]any)
+	h.Must(201, "POST", base, nil) // a name is optional
+	items := h.Must(200, "GET", base, nil).JSON(t)["items"].([]any)
 	if len(items) != 2 {
 		t.Fatalf("list: %v", items)
 	}
@@ -34,7 +34,7 @@ func TestSDKKeys(t *testing.T) {
 	}
 
 	// Rotation: a new secret; the old key expires after the grace period.
-	rot := h.must(201, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "1h"}).json(t)
+	rot := h.Must(201, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "1h"}).JSON(t)
 	fresh, prev := rot["key"].(map[string]any), rot["previous"].(map[string]any)
 	if !sdkkey.WellFormed(fresh["key"].(string)) || fresh["key"] == secret || prev["id"] != id {
 		t.Fatalf("rotation: %v", rot)
@@ -43,32 +43,32 @@ func TestSDKKeys(t *testing.T) {
 	if err != nil || exp.Before(time.Now().Add(59*time.Minute)) || exp.After(time.Now().Add(61*time.Minute)) {
 		t.Errorf("old key expires %v (%v)", prev["expires_at"], err)
 	}
-	h.must(400, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "forever"})
-	h.must(404, "POST", base+"/not-a-key/rotate", nil)
+	h.Must(400, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "forever"})
+	h.Must(404, "POST", base+"/not-a-key/rotate", nil)
 
 	// Revocation, audited; revoking twice is fine.
 	_, v := h.envVersion("shop", "production")
-	h.must(204, "DELETE", base+"/"+id, nil)
-	h.must(204, "DELETE", base+"/"+id, nil)
+	h.Must(204, "DELETE", base+"/"+id, nil)
+	h.Must(204, "DELETE", base+"/"+id, nil)
 	if _, now := h.envVersion("shop", "production"); now <= v {
 		t.Error("revocation must invalidate the environment")
 	}
-	h.must(409, "POST", base+"/"+id+"/rotate", nil)
-	h.must(404, "DELETE", "/api/v1/projects/shop/environments/staging/sdk-keys/"+id, nil)
-	h.must(404, "GET", "/api/v1/projects/shop/environments/nowhere/sdk-keys", nil)
-	h.must(400, "POST", base, map[string]any{"expires_at": "2001-01-01T00:00:00Z"})
+	h.Must(409, "POST", base+"/"+id+"/rotate", nil)
+	h.Must(404, "DELETE", "/api/v1/projects/shop/environments/staging/sdk-keys/"+id, nil)
+	h.Must(404, "GET", "/api/v1/projects/shop/environments/nowhere/sdk-keys", nil)
+	h.Must(400, "POST", base, map[string]any{"expires_at": "2001-01-01T00:00:00Z"})
 
 	// No secret in the audit trail.
-	trail := h.must(200, "GET", "/api/v1/audit?limit=200", nil)
-	if strings.Contains(string(trail.body), secret) {
+	trail := h.Must(200, "GET", "/api/v1/audit?limit=200", nil)
+	if strings.Contains(string(trail.Body), secret) {
 		t.Error("the audit trail holds a secret")
 	}
 	for _, action := range []string{"sdk_key.create", "sdk_key.rotate", "sdk_key.revoke"} {
-		if n := len(h.must(200, "GET", "/api/v1/audit?action="+action, nil).json(t)["items"].([]any)); n == 0 {
+		if n := len(h.Must(200, "GET", "/api/v1/audit?action="+action, nil).JSON(t)["items"].([]any)); n == 0 {
 			t.Errorf("no %s row", action)
 		}
 	}
-	if strings.Contains(string(trail.body), fresh["key"].(string)) {
+	if strings.Contains(string(trail.Body), fresh["key"].(string)) {
 		t.Error("the audit trail holds the rotated secret")
 	}
 }

@@ -8,16 +8,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
@@ -37,27 +36,6 @@ func main() {
 	}
 }
 
-func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(strings.ToUpper(cfg.LogLevel)))
-	opts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	if cfg.LogFormat == "text" {
-		log = slog.New(slog.NewTextHandler(w, opts))
-	} else {
-		log = slog.New(slog.NewJSONHandler(w, opts)).With("service", "evaluator")
-	}
-	redis.SetLogger(redisLogger{log})
-	return log
-}
-
-// redisLogger sends go-redis's own messages (reconnect attempts) to our log.
-type redisLogger struct{ log *slog.Logger }
-
-func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
-	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
-}
-
 type redisPinger struct{ rdb redis.UniversalClient }
 
 func (p redisPinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
@@ -67,7 +45,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := newLogger(cfg, logOut)
+	log := logging.New(logOut, "evaluator", cfg.LogLevel, cfg.LogFormat)
 
 	store, err := postgres.Open(cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {

@@ -35,7 +35,7 @@ func seed(h *harness) {
 func TestEvaluate(t *testing.T) {
 	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
 	seed(h)
-	all := h.must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "user-42", "email": "a@acme.com"}}).json(t)
+	all := h.Must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "user-42", "email": "a@acme.com"}}).JSON(t)
 	flags := all["flags"].(map[string]any)
 	if len(flags) != 5 {
 		t.Fatalf("flags: %v", flags)
@@ -50,30 +50,30 @@ func TestEvaluate(t *testing.T) {
 	if _, ok := flags["archived"]; ok {
 		t.Error("archived flags are not evaluated")
 	}
-	sub := h.must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{}, "flags": []string{"button-color", "ghost"}}).json(t)["flags"].(map[string]any)
+	sub := h.Must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{}, "flags": []string{"button-color", "ghost"}}).JSON(t)["flags"].(map[string]any)
 	if len(sub) != 2 || sub["ghost"].(map[string]any)["error_code"] != "FLAG_NOT_FOUND" || sub["button-color"].(map[string]any)["value"] != "blue" {
 		t.Errorf("subset: %v", sub)
 	}
 	// The rollout needs a targeting key; fixed variants do not.
-	nokey := h.must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"email": "x"}}).json(t)["flags"].(map[string]any)
+	nokey := h.Must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"email": "x"}}).JSON(t)["flags"].(map[string]any)
 	if nokey["rollout"].(map[string]any)["error_code"] != "TARGETING_KEY_MISSING" || nokey["button-color"].(map[string]any)["error_code"] != nil {
 		t.Errorf("without a key: %v", nokey)
 	}
 
-	one := h.must(200, "GET", "/api/v1/evaluate/new-checkout?key=user-1&email=b@acme.com", nil).json(t)
+	one := h.Must(200, "GET", "/api/v1/evaluate/new-checkout?key=user-1&email=b@acme.com", nil).JSON(t)
 	if one["key"] != "new-checkout" || one["value"] != true {
 		t.Errorf("single: %v", one)
 	}
-	h.must(200, "GET", "/api/v1/evaluate/checkout/v2/banner", nil)
-	h.must(200, "GET", "/api/v1/evaluate/checkout%2Fv2%2Fbanner", nil)
-	if r := h.must(404, "GET", "/api/v1/evaluate/ghost", nil).json(t); r["error_code"] != "FLAG_NOT_FOUND" {
+	h.Must(200, "GET", "/api/v1/evaluate/checkout/v2/banner", nil)
+	h.Must(200, "GET", "/api/v1/evaluate/checkout%2Fv2%2Fbanner", nil)
+	if r := h.Must(404, "GET", "/api/v1/evaluate/ghost", nil).JSON(t); r["error_code"] != "FLAG_NOT_FOUND" {
 		t.Errorf("unknown flag: %v", r)
 	}
 
 	for _, bad := range []string{`{"context":[1]}`, `{"context":{"key":7}}`, `{"flags":"x"}`, `nope`, `{"context":{},"extra":1}`} {
-		r := h.must(400, "POST", "/api/v1/evaluate", bad)
-		if r.header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s: content type %q", bad, r.header.Get("Content-Type"))
+		r := h.Must(400, "POST", "/api/v1/evaluate", bad)
+		if r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: content type %q", bad, r.Header.Get("Content-Type"))
 		}
 	}
 }
@@ -102,17 +102,17 @@ func TestSDKKeys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := h.do("POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "u"}}, tt.headers...)
-			if r.status != tt.status || !strings.Contains(string(r.body), tt.detail) {
-				t.Errorf("%d %s", r.status, r.body)
+			r := h.Do("POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "u"}}, tt.headers...)
+			if r.Status != tt.status || !strings.Contains(string(r.Body), tt.detail) {
+				t.Errorf("%d %s", r.Status, r.Body)
 			}
-			o := h.do("POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{}}, tt.headers...)
-			if o.status != tt.status || o.header.Get("Content-Type") != "application/json" {
-				t.Errorf("ofrep: %d %q %s", o.status, o.header.Get("Content-Type"), o.body)
+			o := h.Do("POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{}}, tt.headers...)
+			if o.Status != tt.status || o.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("ofrep: %d %q %s", o.Status, o.Header.Get("Content-Type"), o.Body)
 			}
 			if tt.status != 200 {
-				if m := o.json(t); m["key"] != "new-checkout" || m["errorCode"] != "GENERAL" {
-					t.Errorf("ofrep error body: %s", o.body)
+				if m := o.JSON(t); m["key"] != "new-checkout" || m["errorCode"] != "GENERAL" {
+					t.Errorf("ofrep error body: %s", o.Body)
 				}
 			}
 		})
@@ -126,7 +126,7 @@ func TestSDKKeys(t *testing.T) {
 func TestOFREP(t *testing.T) {
 	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
 	seed(h)
-	ok := h.must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u1", "email": "a@acme.com"}}).json(t)
+	ok := h.Must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u1", "email": "a@acme.com"}}).JSON(t)
 	if ok["key"] != "new-checkout" || ok["value"] != true || ok["reason"] != "TARGETING_MATCH" || ok["variant"] != "on" {
 		t.Errorf("success: %v", ok)
 	}
@@ -134,7 +134,7 @@ func TestOFREP(t *testing.T) {
 		t.Errorf("metadata: %v", md)
 	}
 	// Keys with slashes, as the OpenFeature provider sends them: unescaped.
-	if r := h.must(200, "POST", "/ofrep/v1/evaluate/flags/checkout/v2/banner", map[string]any{}).json(t); r["key"] != "checkout/v2/banner" {
+	if r := h.Must(200, "POST", "/ofrep/v1/evaluate/flags/checkout/v2/banner", map[string]any{}).JSON(t); r["key"] != "checkout/v2/banner" {
 		t.Errorf("slash key: %v", r)
 	}
 	errs := []struct {
@@ -152,42 +152,42 @@ func TestOFREP(t *testing.T) {
 	}
 	for _, e := range errs {
 		t.Run(e.name, func(t *testing.T) {
-			r := h.must(e.status, "POST", "/ofrep/v1/evaluate/flags/"+e.flag, e.body)
-			m := r.json(t)
-			if m["key"] != e.flag || m["errorCode"] != e.code || r.header.Get("Content-Type") != "application/json" {
-				t.Errorf("%s %s", r.header.Get("Content-Type"), r.body)
+			r := h.Must(e.status, "POST", "/ofrep/v1/evaluate/flags/"+e.flag, e.body)
+			m := r.JSON(t)
+			if m["key"] != e.flag || m["errorCode"] != e.code || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s", r.Header.Get("Content-Type"), r.Body)
 			}
 		})
 	}
 	// Only flags that need the key fail without one.
-	if r := h.must(200, "POST", "/ofrep/v1/evaluate/flags/button-color", map[string]any{"context": map[string]any{}}).json(t); r["value"] != "blue" {
+	if r := h.Must(200, "POST", "/ofrep/v1/evaluate/flags/button-color", map[string]any{"context": map[string]any{}}).JSON(t); r["value"] != "blue" {
 		t.Errorf("no key needed: %v", r)
 	}
-	if r := h.must(200, "POST", "/ofrep/v1/evaluate/flags/disabled", nil).json(t); r["reason"] != "DISABLED" || r["value"] != false {
+	if r := h.Must(200, "POST", "/ofrep/v1/evaluate/flags/disabled", nil).JSON(t); r["reason"] != "DISABLED" || r["value"] != false {
 		t.Errorf("disabled: %v", r)
 	}
 
 	// Bulk, its ETag and 304.
 	ctx := map[string]any{"context": map[string]any{"targetingKey": "u1", "plan": "pro", "email": "x@y.z"}}
-	bulk := h.must(200, "POST", "/ofrep/v1/evaluate/flags", ctx)
-	tag := bulk.header.Get("ETag")
-	flags := bulk.json(t)["flags"].([]any)
+	bulk := h.Must(200, "POST", "/ofrep/v1/evaluate/flags", ctx)
+	tag := bulk.Header.Get("ETag")
+	flags := bulk.JSON(t)["flags"].([]any)
 	if tag == "" || len(flags) != 5 {
-		t.Fatalf("bulk %q: %s", tag, bulk.body)
+		t.Fatalf("bulk %q: %s", tag, bulk.Body)
 	}
-	h.must(304, "POST", "/ofrep/v1/evaluate/flags", ctx, "If-None-Match", tag)
+	h.Must(304, "POST", "/ofrep/v1/evaluate/flags", ctx, "If-None-Match", tag)
 	reordered := `{"context":{"email":"x@y.z","plan":"pro","targetingKey":"u1"}}`
-	h.must(304, "POST", "/ofrep/v1/evaluate/flags", reordered, "If-None-Match", tag)
-	h.must(200, "POST", "/ofrep/v1/evaluate/flags", map[string]any{"context": map[string]any{"targetingKey": "u2"}}, "If-None-Match", tag)
+	h.Must(304, "POST", "/ofrep/v1/evaluate/flags", reordered, "If-None-Match", tag)
+	h.Must(200, "POST", "/ofrep/v1/evaluate/flags", map[string]any{"context": map[string]any{"targetingKey": "u2"}}, "If-None-Match", tag)
 	v := h.env.Kill("button-color", true)
 	if err := h.env.Publish(h.rdb, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a new ETag after a change", func() bool {
-		return h.do("POST", "/ofrep/v1/evaluate/flags", ctx, "If-None-Match", tag).status == 200
+	testinfra.Eventually(t, 5*time.Second, "a new ETag after a change", func() bool {
+		return h.Do("POST", "/ofrep/v1/evaluate/flags", ctx, "If-None-Match", tag).Status == 200
 	})
 	// Bulk lists errors inline.
-	noKey := h.must(200, "POST", "/ofrep/v1/evaluate/flags", map[string]any{"context": map[string]any{}}).json(t)["flags"].([]any)
+	noKey := h.Must(200, "POST", "/ofrep/v1/evaluate/flags", map[string]any{"context": map[string]any{}}).JSON(t)["flags"].([]any)
 	found := false
 	for _, f := range noKey {
 		m := f.(map[string]any)
@@ -198,16 +198,16 @@ func TestOFREP(t *testing.T) {
 	if !found {
 		t.Errorf("bulk without key: %v", noKey)
 	}
-	h.must(400, "POST", "/ofrep/v1/evaluate/flags", "[")
+	h.Must(400, "POST", "/ofrep/v1/evaluate/flags", "[")
 }
 
 func TestAnalytics(t *testing.T) {
 	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
 	seed(h)
 	for range 3 {
-		h.must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "u", "email": "a@acme.com"}})
+		h.Must(200, "POST", "/api/v1/evaluate", map[string]any{"context": map[string]any{"key": "u", "email": "a@acme.com"}})
 	}
-	h.must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u"}})
+	h.Must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u"}})
 	if err := h.counter.Flush(context.Background(), h.store); err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestAnalytics(t *testing.T) {
 		t.Errorf("last evaluated rows: %d %v", last, err)
 	}
 	// A second flush adds to the same minute.
-	h.must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u"}})
+	h.Must(200, "POST", "/ofrep/v1/evaluate/flags/new-checkout", map[string]any{"context": map[string]any{"targetingKey": "u"}})
 	if err := h.counter.Flush(context.Background(), h.store); err != nil {
 		t.Fatal(err)
 	}

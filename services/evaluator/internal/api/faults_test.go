@@ -103,14 +103,14 @@ func TestRedisDown(t *testing.T) {
 	h := newHarness(t, newDB(t), srv.URL(), options{maxAge: 200 * time.Millisecond, keyTTL: 200 * time.Millisecond})
 	h.env.Flag(fixture.Bool("f", fixture.On()))
 	s := h.stream("f", 4)
-	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+	testinfra.Eventually(t, 5*time.Second, "the first answers", s.serves(true))
 
 	srv.Stop()
 	time.Sleep(300 * time.Millisecond)
 	down := h.env.SetConfig("f", fixture.Off()) // its invalidation cannot be delivered now
-	eventually(t, 5*time.Second, "the change served from PostgreSQL while Redis is down", s.serves(false))
-	if r := h.do("GET", "/readyz", nil); r.status != 200 || r.json(t)["status"] != "degraded" {
-		t.Errorf("readyz with Redis down: %d %s", r.status, r.body)
+	testinfra.Eventually(t, 5*time.Second, "the change served from PostgreSQL while Redis is down", s.serves(false))
+	if r := h.Do("GET", "/readyz", nil); r.Status != 200 || r.JSON(t)["status"] != "degraded" {
+		t.Errorf("readyz with Redis down: %d %s", r.Status, r.Body)
 	}
 
 	srv.Start()
@@ -119,12 +119,12 @@ func TestRedisDown(t *testing.T) {
 	if err := h.env.Publish(rdb, down); err != nil { // the outbox delivers what waited
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
+	testinfra.Eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
 	v := h.env.SetConfig("f", fixture.On())
 	if err := h.env.Publish(rdb, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a fresh value after Redis returned", s.serves(true))
+	testinfra.Eventually(t, 5*time.Second, "a fresh value after Redis returned", s.serves(true))
 	s.finish(t)
 }
 
@@ -138,7 +138,7 @@ func TestPostgresDown(t *testing.T) {
 	h := startEvaluator(t, env, pg.URL(), redisURL, options{maxAge: 200 * time.Millisecond, keyTTL: 200 * time.Millisecond})
 	env.Flag(fixture.Bool("f", fixture.On()))
 	s := h.stream("f", 4)
-	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+	testinfra.Eventually(t, 5*time.Second, "the first answers", s.serves(true))
 
 	redisHits := h.cache.Stats.RedisHits.Load()
 	pg.Stop()
@@ -146,8 +146,8 @@ func TestPostgresDown(t *testing.T) {
 	if h.cache.Stats.RedisHits.Load() <= redisHits {
 		t.Error("with PostgreSQL down, snapshots must come from Redis")
 	}
-	if r := h.do("GET", "/readyz", nil); r.status != 200 || r.json(t)["checks"].(map[string]any)["postgres"] != "unavailable" {
-		t.Errorf("readyz with PostgreSQL down: %d %s", r.status, r.body)
+	if r := h.Do("GET", "/readyz", nil); r.Status != 200 || r.JSON(t)["checks"].(map[string]any)["postgres"] != "unavailable" {
+		t.Errorf("readyz with PostgreSQL down: %d %s", r.Status, r.Body)
 	}
 
 	pg.Start()
@@ -157,7 +157,7 @@ func TestPostgresDown(t *testing.T) {
 	if err := env.Publish(rdb, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a fresh value after PostgreSQL returned", s.serves(false))
+	testinfra.Eventually(t, 5*time.Second, "a fresh value after PostgreSQL returned", s.serves(false))
 	s.finish(t)
 }
 
@@ -170,7 +170,7 @@ func TestBothDown(t *testing.T) {
 	h := startEvaluator(t, env, pg.URL(), srv.URL(), options{maxAge: 100 * time.Millisecond, keyTTL: 100 * time.Millisecond})
 	env.Flag(fixture.Bool("f", fixture.On()))
 	s := h.stream("f", 4)
-	eventually(t, 5*time.Second, "the first answers", s.serves(true))
+	testinfra.Eventually(t, 5*time.Second, "the first answers", s.serves(true))
 
 	srv.Stop()
 	pg.Stop()
@@ -178,19 +178,19 @@ func TestBothDown(t *testing.T) {
 	if h.cache.Stats.StaleServed.Load() == 0 {
 		t.Error("with both down, the stale snapshot must be served and counted")
 	}
-	if r := h.do("GET", "/readyz", nil); r.status != 503 {
-		t.Errorf("readyz with both down: %d %s", r.status, r.body)
+	if r := h.Do("GET", "/readyz", nil); r.Status != 503 {
+		t.Errorf("readyz with both down: %d %s", r.Status, r.Body)
 	}
 
 	pg.Start()
 	srv.Start()
 	rdb := client(srv.URL())
 	defer rdb.Close()
-	eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
+	testinfra.Eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
 	v := env.SetConfig("f", fixture.Off())
 	if err := env.Publish(rdb, v); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "a fresh value after both returned", s.serves(false))
+	testinfra.Eventually(t, 5*time.Second, "a fresh value after both returned", s.serves(false))
 	s.finish(t)
 }

@@ -1,10 +1,7 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +24,7 @@ import (
 
 // harness is a running evaluator: real PostgreSQL, real Redis, real HTTP.
 type harness struct {
+	*testinfra.Client
 	t        testing.TB
 	env      *fixture.Env
 	store    *postgres.Store
@@ -99,8 +97,8 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 		rdb.Close()
 		store.Close()
 	})
-	hs := &harness{t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
-	eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key}, t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
+	testinfra.Eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
 	return hs
 }
 
@@ -108,84 +106,14 @@ type pinger struct{ rdb *redis.Client }
 
 func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("not a JSON object (%d): %s", r.status, r.body)
-	}
-	return m
-}
-
-// do sends a request with the environment's SDK key unless headers say otherwise.
-func (h *harness) do(method, path string, body any, headers ...string) response {
-	h.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, _ := json.Marshal(b)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, h.srv.URL+path, rd)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+h.env.Key)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		if headers[i+1] == "" {
-			req.Header.Del(headers[i])
-		} else {
-			req.Header.Set(headers[i], headers[i+1])
-		}
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return response{status: res.StatusCode, header: res.Header, body: raw}
-}
-
-func (h *harness) must(want int, method, path string, body any, headers ...string) response {
-	h.t.Helper()
-	r := h.do(method, path, body, headers...)
-	if r.status != want {
-		h.t.Fatalf("%s %s: %d, want %d: %s", method, path, r.status, want, r.body)
-	}
-	return r
-}
-
 // ofrep evaluates one flag through OFREP and returns its value.
 func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {
 	h.t.Helper()
-	r := h.do("POST", "/ofrep/v1/evaluate/flags/"+flag, map[string]any{"context": ctx})
-	if r.status != 200 {
-		return r.status, nil
+	r := h.Do("POST", "/ofrep/v1/evaluate/flags/"+flag, map[string]any{"context": ctx})
+	if r.Status != 200 {
+		return r.Status, nil
 	}
-	return r.status, r.json(h.t)["value"]
-}
-
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	return r.Status, r.JSON(h.t)["value"]
 }
 
 // newDB returns a fresh database on the shared test server.

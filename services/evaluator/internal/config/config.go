@@ -3,13 +3,9 @@
 package config
 
 import (
-	"errors"
-	"fmt"
-	"net"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/switchyard/switchyard/pkg/envconfig"
 )
 
 // Config is the evaluator's configuration. Each field documents its variable.
@@ -31,81 +27,24 @@ type Config struct {
 	LogFormat       string        // LOG_FORMAT, default json
 }
 
-// Load reads the configuration through getenv and validates it.
+// Load reads the configuration through getenv and reports every bad variable at once.
 func Load(getenv func(string) string) (Config, error) {
+	r := envconfig.New(getenv)
 	c := Config{
-		DatabaseURL: getenv("DATABASE_URL"),
-		RedisURL:    getenv("REDIS_URL"),
-		HTTPAddr:    or(getenv("HTTP_ADDR"), "127.0.0.1:8081"),
-		LogLevel:    or(getenv("LOG_LEVEL"), "info"),
-		LogFormat:   or(getenv("LOG_FORMAT"), "json"),
+		DatabaseURL:     r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
+		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db", "redis", "rediss"),
+		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8081"),
+		SnapshotMaxAge:  r.Duration("SNAPSHOT_MAX_AGE", 30*time.Second),
+		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
+		DBTimeout:       r.Duration("DB_TIMEOUT", 2*time.Second),
+		KeyCacheTTL:     r.Duration("SDK_KEY_CACHE_TTL", 30*time.Second),
+		AnalyticsFlush:  r.Duration("ANALYTICS_FLUSH_INTERVAL", 5*time.Second),
+		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		AnalyticsMax:    int(r.Int("ANALYTICS_MAX_SERIES", 100_000, 100)),
+		DBMaxConns:      int(r.Int("DB_MAX_CONNS", 10, 2)),
+		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 256<<10, 1024),
+		LogLevel:        r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:       r.OneOf("LOG_FORMAT", "json", "json", "text"),
 	}
-	var errs []error
-	dur := func(name string, def time.Duration) time.Duration {
-		s := getenv(name)
-		if s == "" {
-			return def
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 500ms or 2s", name, s))
-			return def
-		}
-		return d
-	}
-	num := func(name string, def, min int64) int64 {
-		s := getenv(name)
-		if s == "" {
-			return def
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < min {
-			errs = append(errs, fmt.Errorf("%s: %q is not a whole number ≥ %d", name, s, min))
-			return def
-		}
-		return n
-	}
-	c.SnapshotMaxAge = dur("SNAPSHOT_MAX_AGE", 30*time.Second)
-	c.RedisTimeout = dur("REDIS_TIMEOUT", 100*time.Millisecond)
-	c.DBTimeout = dur("DB_TIMEOUT", 2*time.Second)
-	c.KeyCacheTTL = dur("SDK_KEY_CACHE_TTL", 30*time.Second)
-	c.AnalyticsFlush = dur("ANALYTICS_FLUSH_INTERVAL", 5*time.Second)
-	c.ShutdownTimeout = dur("SHUTDOWN_TIMEOUT", 15*time.Second)
-	c.AnalyticsMax = int(num("ANALYTICS_MAX_SERIES", 100_000, 100))
-	c.DBMaxConns = int(num("DB_MAX_CONNS", 10, 2))
-	c.MaxBodyBytes = num("MAX_BODY_BYTES", 256<<10, 1024)
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
-}
-
-// Validate names every variable whose value cannot work.
-func (c Config) Validate() error {
-	var errs []error
-	if u, err := url.Parse(c.DatabaseURL); c.DatabaseURL == "" || err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		errs = append(errs, errors.New("DATABASE_URL: required, as postgres://user:password@host:port/database"))
-	}
-	if u, err := url.Parse(c.RedisURL); c.RedisURL == "" || err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		errs = append(errs, errors.New("REDIS_URL: required, as redis://host:port/db"))
-	}
-	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("HTTP_ADDR: %q is not host:port", c.HTTPAddr))
-	}
-	switch strings.ToLower(c.LogLevel) {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
-	}
-	if c.LogFormat != "json" && c.LogFormat != "text" {
-		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat))
-	}
-	return errors.Join(errs...)
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
+	return c, r.Err()
 }

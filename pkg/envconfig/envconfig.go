@@ -1,0 +1,96 @@
+// Package envconfig reads typed configuration from environment variables, collecting
+// every bad value with the name of its variable, so a service that cannot start says
+// everything that is wrong at once.
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reader reads variables through a getenv function (os.Getenv in main).
+type Reader struct {
+	get  func(string) string
+	errs []error
+}
+
+// New returns a reader over getenv.
+func New(getenv func(string) string) *Reader { return &Reader{get: getenv} }
+
+// Fail records a problem found by the caller.
+func (r *Reader) Fail(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
+
+// Err returns every problem found, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// String returns the variable, or def when it is unset.
+func (r *Reader) String(name, def string) string {
+	if v := r.get(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Duration returns a positive duration such as 500ms or 2s.
+func (r *Reader) Duration(name string, def time.Duration) time.Duration {
+	s := r.get(name)
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		r.Fail("%s: %q is not a positive duration such as 500ms or 2s", name, s)
+		return def
+	}
+	return d
+}
+
+// Int returns a whole number of at least min.
+func (r *Reader) Int(name string, def, min int64) int64 {
+	s := r.get(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < min {
+		r.Fail("%s: %q is not a whole number ≥ %d", name, s, min)
+		return def
+	}
+	return n
+}
+
+// URL returns a required URL with one of the schemes; example shows its form.
+func (r *Reader) URL(name, example string, schemes ...string) string {
+	s := r.get(name)
+	u, err := url.Parse(s)
+	if s == "" || err != nil || !slices.Contains(schemes, u.Scheme) {
+		r.Fail("%s: required, as %s", name, example)
+	}
+	return s
+}
+
+// Addr returns a host:port listen address.
+func (r *Reader) Addr(name, def string) string {
+	s := r.String(name, def)
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		r.Fail("%s: %q is not host:port", name, s)
+	}
+	return s
+}
+
+// OneOf returns a value from a closed set, compared case-insensitively.
+func (r *Reader) OneOf(name, def string, allowed ...string) string {
+	s := strings.ToLower(r.String(name, def))
+	if !slices.Contains(allowed, s) {
+		r.Fail("%s: %q is not one of %s", name, s, strings.Join(allowed, ", "))
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+package testinfra
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Client sends JSON requests to a service under test with a credential.
+type Client struct {
+	T    testing.TB
+	URL  string // base URL
+	Auth string // the Authorization header sent by default
+}
+
+// Response is a service's answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body as an object, failing the test when it is not one.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("body is not a JSON object (%d): %s", r.Status, r.Body)
+	}
+	return m
+}
+
+// Fields returns the field names of a problem's errors.
+func (r Response) Fields(t testing.TB) []string {
+	t.Helper()
+	var p struct {
+		Errors []struct{ Field, Message string }
+	}
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("not a problem: %s", r.Body)
+	}
+	out := make([]string, len(p.Errors))
+	for i, e := range p.Errors {
+		out[i] = e.Field
+	}
+	return out
+}
+
+// Do sends a request; body is JSON-encoded unless it is a string or []byte. Extra
+// headers come as name, value pairs; an empty value removes the header.
+func (c *Client) Do(method, path string, body any, headers ...string) Response {
+	c.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			c.T.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.URL+path, rd)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	req.Header.Set("Authorization", c.Auth)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.T.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return Response{Status: res.StatusCode, Header: res.Header, Body: raw}
+}
+
+// Must is Do, failing the test unless the status is want.
+func (c *Client) Must(want int, method, path string, body any, headers ...string) Response {
+	c.T.Helper()
+	r := c.Do(method, path, body, headers...)
+	if r.Status != want {
+		c.T.Fatalf("%s %s: status %d, want %d: %s", method, path, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// Eventually retries cond until it holds, failing the test after timeout.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}

@@ -194,3 +194,44 @@ func TestBothDown(t *testing.T) {
 	testinfra.Eventually(t, 5*time.Second, "a fresh value after both returned", s.serves(false))
 	s.finish(t)
 }
+
+// TestMissedMessages makes the evaluator miss an invalidation: Redis goes away, comes
+// back, and the change is announced before the listener has resubscribed. After
+// resubscribing, the evaluator drops what it held, so the change is served at once
+// rather than after the one-minute maximum age.
+func TestMissedMessages(t *testing.T) {
+	srv := testinfra.StartRedis(t)
+	h := newHarness(t, newDB(t), srv.URL(), options{maxAge: time.Minute, keyTTL: time.Minute})
+	h.env.Flag(fixture.Bool("f", fixture.On()))
+	want := true
+	missed := false
+	for attempt := 0; attempt < 5 && !missed; attempt++ {
+		if _, v := h.ofrep("f", map[string]any{"targetingKey": "u"}); v != want {
+			t.Fatalf("value %v, want %v", v, want)
+		}
+		srv.Stop()
+		testinfra.Eventually(t, 5*time.Second, "the listener to notice", func() bool { return !h.listener.Connected() })
+		time.Sleep(300 * time.Millisecond) // let its reconnect backoff grow
+		srv.Start()
+		want = !want
+		cfg := fixture.On()
+		if !want {
+			cfg = fixture.Off()
+		}
+		v := h.env.SetConfig("f", cfg)
+		rdb := client(srv.URL())
+		err := h.env.Publish(rdb, v)
+		rdb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		missed = !h.listener.Connected() // announced while nobody listened
+		testinfra.Eventually(t, 5*time.Second, "the change, well before the one-minute maximum age", func() bool {
+			_, got := h.ofrep("f", map[string]any{"targetingKey": "u"})
+			return got == want
+		})
+	}
+	if !missed {
+		t.Skip("the listener always resubscribed before the announcement; nothing was missed")
+	}
+}

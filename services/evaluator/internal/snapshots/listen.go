@@ -20,8 +20,9 @@ type Listener struct {
 	OnInvalidation func(rediscache.Invalidation)
 	OnResubscribe  func()
 
-	connected atomic.Bool
-	Received  atomic.Int64
+	connected    atomic.Bool
+	Received     atomic.Int64 // invalidations received
+	Resubscribed atomic.Int64 // reconnections after a lost subscription
 }
 
 // NewListener returns a listener on rdb.
@@ -66,6 +67,9 @@ func (l *Listener) Run(ctx context.Context) {
 				continue
 			}
 			l.connected.Store(true)
+			if subscribed {
+				l.Resubscribed.Add(1)
+			}
 			if subscribed && l.OnResubscribe != nil {
 				// Messages published while we were away are lost: forget what they
 				// might have invalidated.

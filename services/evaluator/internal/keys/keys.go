@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/sdkkey"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
@@ -33,6 +35,11 @@ type Authenticator struct {
 	ttl     time.Duration
 	timeout time.Duration
 	now     func() time.Time
+
+	// Concurrent lookups of one key share a single database query: a cold start
+	// does not send every waiting request to the database, and none of them is left
+	// without the answer another one got.
+	group singleflight.Group
 
 	mu      sync.RWMutex
 	entries map[[sha256.Size]byte]*entry
@@ -72,9 +79,18 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (string, e
 	a.mu.RUnlock()
 	fresh := e != nil && (now.Sub(e.fetched) < a.ttl || (e.unknown && now.Sub(e.fetched) < negativeTTL))
 	if !fresh {
-		lctx, cancel := context.WithTimeout(ctx, a.timeout)
-		info, err := a.src.LookupSDKKey(lctx, digest[:])
-		cancel()
+		v, err, _ := a.group.Do(string(digest[:]), func() (any, error) {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+			defer cancel()
+			return a.src.LookupSDKKey(lctx, digest[:])
+		})
+		info, _ := v.(postgres.KeyInfo)
+		if err != nil && e == nil {
+			// Another request may have fetched the key while this one waited.
+			a.mu.RLock()
+			e = a.entries[digest]
+			a.mu.RUnlock()
+		}
 		switch {
 		case err == nil:
 			e = &entry{info: info, fetched: now}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +91,48 @@ func TestAuthenticate(t *testing.T) {
 	a.DropEnvironment("prod")
 	if _, err := a.Authenticate(ctx, good); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("revoked after the drop: %v", err)
+	}
+}
+
+// slowLookup answers the first call after a delay, and fails every later one.
+type slowLookup struct {
+	info  postgres.KeyInfo
+	calls atomic.Int64
+	delay time.Duration
+}
+
+func (s *slowLookup) LookupSDKKey(context.Context, []byte) (postgres.KeyInfo, error) {
+	if s.calls.Add(1) == 1 {
+		time.Sleep(s.delay)
+		return s.info, nil
+	}
+	return postgres.KeyInfo{}, errors.New("connection refused")
+}
+
+// TestColdStartThenOutage: requests that arrive together before a key is cached share
+// one lookup, so when the database fails right after, none of them is left without the
+// answer.
+func TestColdStartThenOutage(t *testing.T) {
+	key, _, _ := sdkkey.New()
+	src := &slowLookup{info: postgres.KeyInfo{ID: "1", EnvironmentID: "prod"}, delay: 50 * time.Millisecond}
+	a := New(src, time.Minute, time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := a.Authenticate(context.Background(), key); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a request of the cold start failed: %v", err)
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("%d lookups for one key, want 1", n)
 	}
 }

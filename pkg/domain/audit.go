@@ -63,6 +63,10 @@ type AuditEntry struct {
 
 // AuditFilter selects audit entries; zero fields do not filter.
 type AuditFilter struct {
+	// Projects limits the trail to these projects unless AllProjects is set: what the
+	// caller may see.
+	Projects       []string
+	AllProjects    bool
 	ProjectKey     string
 	FlagKey        string
 	EnvironmentKey string

@@ -229,11 +229,24 @@ type Dependent struct {
 	Variant     string `json:"variant"`
 }
 
-// Origin says who makes a change and in which request, for the audit trail.
+// Origin says who makes a change and in which request, for the audit trail, and what
+// the caller may do (nil: anything).
 type Origin struct {
 	Actor     Actor
 	RequestID string
+	Access    Access
 }
+
+// Need checks a role through o.Access; a nil Access allows everything.
+func (o Origin) Need(project, env string, need Role) error {
+	if o.Access == nil {
+		return nil
+	}
+	return o.Access.Need(project, env, need)
+}
+
+// Superuser reports whether the caller may do anything.
+func (o Origin) Superuser() bool { return o.Access == nil || o.Access.Superuser() }
 
 // EvaluationCount is how often a flag served a variant for a reason in an environment.
 type EvaluationCount struct {

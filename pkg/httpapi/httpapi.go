@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -156,8 +157,11 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(c.Request().Context(), "request failed",
 				"request_id", p.RequestID, "method", c.Request().Method, "path", c.Path(), "error", err.Error())
 		}
-		if unauthorized := p.Status == http.StatusUnauthorized; unauthorized {
+		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="switchyard"`)
+		}
+		if secs, ok := p.Extra["retry_after"].(int); ok && p.Status == http.StatusTooManyRequests {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 		if c.Request().Method == http.MethodHead {

@@ -4,6 +4,9 @@
 //	admin [serve]                 serve the admin API (the default)
 //	admin migrate up|down|status  apply, revert or list the schema migrations
 //	admin seed                    create the demo project, unless it exists
+//	admin users create -email E [-name N] [-instance-admin]
+//	                              create a user; the password comes from
+//	                              ADMIN_USER_PASSWORD or standard input
 //
 // Configuration comes from the environment; see the README's table.
 package main
@@ -24,6 +27,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
+	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/config"
 	"github.com/switchyard/switchyard/services/admin/internal/outbox"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
@@ -39,6 +43,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+const usage = "usage: admin [serve | migrate up|down|status | seed | users create -email E [-name N] [-instance-admin]]"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cmd := "serve"
@@ -63,11 +69,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("configuration:\n%w", err)
 		}
 		return seedCommand(ctx, cfg, stdout)
+	case "users":
+		cfg, err := config.Load(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return usersCommand(ctx, cfg, args[1:], getenv, os.Stdin, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: admin [serve | migrate up|down|status | seed]")
+		fmt.Fprintln(stdout, usage)
 		return nil
 	}
-	return fmt.Errorf("unknown command %q; usage: admin [serve | migrate up|down|status | seed]", cmd)
+	return fmt.Errorf("unknown command %q; %s", cmd, usage)
 }
 
 func migrate(ctx context.Context, databaseURL, command string, stdout io.Writer) error {
@@ -106,6 +118,7 @@ type app struct {
 	rdb    redis.UniversalClient
 	worker *outbox.Worker
 	svc    *service.Service
+	auth   *auth.Authenticator
 }
 
 func newApp(ctx context.Context, cfg config.Config) (*app, error) {
@@ -120,7 +133,16 @@ func newApp(ctx context.Context, cfg config.Config) (*app, error) {
 		return nil, err
 	}
 	worker := outbox.New(log, store, rdb, cfg.OutboxInterval, 500*time.Millisecond)
-	return &app{log: log, store: store, rdb: rdb, worker: worker, svc: service.New(log, store, worker)}, nil
+	hasher := auth.NewHasher(auth.DefaultArgon2)
+	authn := auth.NewAuthenticator(log, store, auth.Options{
+		BootstrapToken: cfg.AdminToken,
+		Sessions:       auth.NewSessions([]byte(cfg.JWTSecret), cfg.JWTTTL),
+		Hasher:         hasher,
+		AccountLimit:   auth.NewLimiter(cfg.LoginPerAccount, time.Minute),
+		AddressLimit:   auth.NewLimiter(cfg.LoginPerAddress, time.Minute),
+	})
+	svc := service.New(log, store, worker, hasher, auth.NewToken)
+	return &app{log: log, store: store, rdb: rdb, worker: worker, svc: svc, auth: authn}, nil
 }
 
 func (a *app) close() {
@@ -136,7 +158,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	defer a.close()
 
 	handler := api.New(a.log, a.svc, api.Options{
-		AdminToken:   cfg.AdminToken,
+		Auth:         a.auth,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:        map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
 	})

@@ -37,7 +37,7 @@ func seedCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error
 // so the seed is validated and audited like any change.
 func seed(ctx context.Context, svc *service.Service) (bool, error) {
 	o := domain.Origin{Actor: domain.Actor{Type: domain.ActorSystem, ID: "seed", Name: "demo seed"}}
-	if _, err := svc.Project(ctx, seedProject); err == nil {
+	if _, err := svc.Project(ctx, o, seedProject); err == nil {
 		return false, nil
 	} else if domain.ErrorCode(err) != domain.CodeNotFound {
 		return false, err

@@ -5,8 +5,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
@@ -25,9 +24,15 @@ type Checker interface {
 	Ping(ctx context.Context) error
 }
 
+// Authenticator turns credentials into principals, and logs users in.
+type Authenticator interface {
+	Authenticate(ctx context.Context, credential string) (*auth.Principal, error)
+	Login(ctx context.Context, email, password, address string) (string, time.Time, error)
+}
+
 // Options configure the HTTP layer.
 type Options struct {
-	AdminToken   string
+	Auth         Authenticator
 	MaxBodyBytes int64
 	// Ready names the dependencies /readyz checks.
 	Ready map[string]Checker
@@ -35,16 +40,18 @@ type Options struct {
 
 // API serves the admin API.
 type API struct {
-	svc   *service.Service
-	log   *slog.Logger
-	opt   Options
-	token [sha256.Size]byte
+	svc *service.Service
+	log *slog.Logger
+	opt Options
 }
 
 // New returns the admin API's HTTP handler.
 func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
-	a := &API{svc: svc, log: log, opt: opt, token: sha256.Sum256([]byte(opt.AdminToken))}
+	a := &API{svc: svc, log: log, opt: opt}
 	e := echo.New()
+	// Login limits count client addresses: trust the connection, not forwarded headers,
+	// unless a proxy in front is configured to be trusted (issue of the deployment).
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
 	e.JSONSerializer = httpapi.JSONSerializer{}
@@ -86,6 +93,18 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	v1(http.MethodDelete, "/projects/:project/environments/:env/sdk-keys/:id", a.revokeSDKKey)
 
 	v1(http.MethodGet, "/audit", a.listAudit)
+
+	e.POST("/api/v1/auth/login", a.login)
+	v1(http.MethodGet, "/auth/me", a.me)
+	v1(http.MethodPost, "/users", a.createUser)
+	v1(http.MethodGet, "/users", a.listUsers)
+	v1(http.MethodGet, "/users/:id", a.getUser)
+	v1(http.MethodPatch, "/users/:id", a.updateUser)
+	v1(http.MethodPut, "/projects/:project/members/:user", a.setMember)
+	v1(http.MethodDelete, "/projects/:project/members/:user", a.removeMember)
+	v1(http.MethodPost, "/tokens", a.createToken)
+	v1(http.MethodGet, "/tokens", a.listTokens)
+	v1(http.MethodDelete, "/tokens/:id", a.revokeToken)
 	return e
 }
 
@@ -104,8 +123,6 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 	}
 }
 
-type actorKey struct{}
-
 // credentials returns the token of the request: Authorization: Bearer, or X-Admin-Token.
 func credentials(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -118,27 +135,25 @@ func credentials(r *http.Request) string {
 	return r.Header.Get("X-Admin-Token")
 }
 
-// authenticate admits the bootstrap admin token, compared in constant time (as
-// digests, so its length does not leak either).
+// authenticate admits the bootstrap token, API tokens and login sessions.
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token := credentials(c.Request())
-		if token == "" {
-			return domain.Errorf(domain.CodeUnauthorized, "missing credentials: send Authorization: Bearer <token> (or X-Admin-Token)")
+		p, err := a.opt.Auth.Authenticate(c.Request().Context(), credentials(c.Request()))
+		if err != nil {
+			return err
 		}
-		got := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(got[:], a.token[:]) != 1 {
-			return domain.Errorf(domain.CodeUnauthorized, "invalid token")
-		}
-		c.Set("actor", domain.Actor{Type: domain.ActorBootstrap, ID: "bootstrap", Name: "bootstrap admin token"})
+		c.Set("principal", p)
 		return next(c)
 	}
 }
 
-// origin names the actor and request behind a change.
+// origin names the caller behind a request, and what it may do.
 func origin(c echo.Context) domain.Origin {
-	actor, _ := c.Get("actor").(domain.Actor)
-	return domain.Origin{Actor: actor, RequestID: httpapi.RequestIDOf(c)}
+	p, _ := c.Get("principal").(*auth.Principal)
+	if p == nil {
+		return domain.Origin{RequestID: httpapi.RequestIDOf(c), Access: auth.Member(domain.Actor{}, "", nil)}
+	}
+	return domain.Origin{Actor: p.Actor, RequestID: httpapi.RequestIDOf(c), Access: p}
 }
 
 // param returns a path parameter, unescaped: flag keys may hold "/", sent as %2F.

@@ -21,7 +21,7 @@ func TestAuth(t *testing.T) {
 		t.Errorf("detail: %s", r.Body)
 	}
 	r = h.Must(401, "GET", "/api/v1/projects", nil, "Authorization", "Bearer wrong")
-	if !strings.Contains(r.JSON(t)["detail"].(string), "invalid token") {
+	if !strings.Contains(r.JSON(t)["detail"].(string), "invalid") {
 		t.Errorf("detail: %s", r.Body)
 	}
 	h.Must(401, "GET", "/api/v1/projects", nil, "Authorization", "Basic "+token)

@@ -48,12 +48,12 @@ func (a *API) listProjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := a.svc.Projects(c.Request().Context(), page)
+	items, next, err := a.svc.Projects(c.Request().Context(), origin(c), page)
 	return list(c, items, next, err)
 }
 
 func (a *API) getProject(c echo.Context) error {
-	p, err := a.svc.Project(c.Request().Context(), param(c, "project"))
+	p, err := a.svc.Project(c.Request().Context(), origin(c), param(c, "project"))
 	if err != nil {
 		return err
 	}
@@ -99,12 +99,12 @@ func (a *API) listEnvironments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, next, err := a.svc.Environments(c.Request().Context(), param(c, "project"), page)
+	items, next, err := a.svc.Environments(c.Request().Context(), origin(c), param(c, "project"), page)
 	return list(c, items, next, err)
 }
 
 func (a *API) getEnvironment(c echo.Context) error {
-	e, err := a.svc.Environment(c.Request().Context(), param(c, "project"), param(c, "env"))
+	e, err := a.svc.Environment(c.Request().Context(), origin(c), param(c, "project"), param(c, "env"))
 	if err != nil {
 		return err
 	}
@@ -152,12 +152,12 @@ func (a *API) listFlags(c echo.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	items, next, err := a.svc.Flags(c.Request().Context(), param(c, "project"), filter, page)
+	items, next, err := a.svc.Flags(c.Request().Context(), origin(c), param(c, "project"), filter, page)
 	return list(c, items, next, err)
 }
 
 func (a *API) getFlag(c echo.Context) error {
-	f, err := a.svc.Flag(c.Request().Context(), param(c, "project"), param(c, "flag"))
+	f, err := a.svc.Flag(c.Request().Context(), origin(c), param(c, "project"), param(c, "flag"))
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func configJSON(c echo.Context, st postgres.ConfigState) error {
 }
 
 func (a *API) getConfig(c echo.Context) error {
-	st, err := a.svc.Config(c.Request().Context(), param(c, "project"), param(c, "flag"), param(c, "env"))
+	st, err := a.svc.Config(c.Request().Context(), origin(c), param(c, "project"), param(c, "flag"), param(c, "env"))
 	if err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (a *API) listAudit(c echo.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	items, next, err := a.svc.Audit(c.Request().Context(), f, page)
+	items, next, err := a.svc.Audit(c.Request().Context(), origin(c), f, page)
 	return list(c, items, next, err)
 }
 
@@ -284,7 +284,7 @@ func (a *API) createSDKKey(c echo.Context) error {
 }
 
 func (a *API) listSDKKeys(c echo.Context) error {
-	keys, err := a.svc.SDKKeys(c.Request().Context(), param(c, "project"), param(c, "env"))
+	keys, err := a.svc.SDKKeys(c.Request().Context(), origin(c), param(c, "project"), param(c, "env"))
 	return list(c, keys, "", err)
 }
 
@@ -318,9 +318,122 @@ func (a *API) evaluations(c echo.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	ev, err := a.svc.Evaluations(c.Request().Context(), param(c, "project"), param(c, "flag"), c.QueryParam("environment"), since, until)
+	ev, err := a.svc.Evaluations(c.Request().Context(), origin(c), param(c, "project"), param(c, "flag"), c.QueryParam("environment"), since, until)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, ev)
+}
+
+// Users, sessions, memberships and tokens.
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (a *API) login(c echo.Context) error {
+	var in loginRequest
+	if err := httpapi.Decode(c, &in); err != nil {
+		return err
+	}
+	token, exp, err := a.opt.Auth.Login(c.Request().Context(), in.Email, in.Password, c.RealIP())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]any{"token": token, "expires_at": exp.UTC()})
+}
+
+func (a *API) me(c echo.Context) error {
+	me, err := a.svc.Me(c.Request().Context(), origin(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, me)
+}
+
+func (a *API) createUser(c echo.Context) error {
+	var in service.UserInput
+	if err := httpapi.Decode(c, &in); err != nil {
+		return err
+	}
+	u, err := a.svc.CreateUser(c.Request().Context(), origin(c), in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/users/"+u.ID, u)
+}
+
+func (a *API) listUsers(c echo.Context) error {
+	page, err := httpapi.PageOf(c)
+	if err != nil {
+		return err
+	}
+	items, next, err := a.svc.Users(c.Request().Context(), origin(c), page)
+	return list(c, items, next, err)
+}
+
+func (a *API) getUser(c echo.Context) error {
+	u, err := a.svc.User(c.Request().Context(), origin(c), param(c, "id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+func (a *API) updateUser(c echo.Context) error {
+	var in service.UserPatch
+	if err := httpapi.Decode(c, &in); err != nil {
+		return err
+	}
+	u, err := a.svc.UpdateUser(c.Request().Context(), origin(c), param(c, "id"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+func (a *API) setMember(c echo.Context) error {
+	var in service.MemberInput
+	if err := httpapi.Decode(c, &in); err != nil {
+		return err
+	}
+	g, err := a.svc.SetMember(c.Request().Context(), origin(c), param(c, "project"), param(c, "user"), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, g)
+}
+
+func (a *API) removeMember(c echo.Context) error {
+	if err := a.svc.RemoveMember(c.Request().Context(), origin(c), param(c, "project"), param(c, "user")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) createToken(c echo.Context) error {
+	var in service.TokenInput
+	if err := httpapi.Decode(c, &in); err != nil {
+		return err
+	}
+	t, err := a.svc.CreateToken(c.Request().Context(), origin(c), in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return created(c, "/api/v1/tokens/"+t.ID, t)
+}
+
+func (a *API) listTokens(c echo.Context) error {
+	tokens, err := a.svc.Tokens(c.Request().Context(), origin(c))
+	return list(c, tokens, "", err)
+}
+
+func (a *API) revokeToken(c echo.Context) error {
+	if err := a.svc.RevokeToken(c.Request().Context(), origin(c), param(c, "id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

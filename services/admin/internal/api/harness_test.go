@@ -13,17 +13,22 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
+	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/outbox"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
-const token = "test-admin-token-0123456789abcdef0123456789"
+const (
+	token     = "test-admin-token-0123456789abcdef0123456789"
+	jwtSecret = "test-jwt-secret-0123456789abcdef0123456789"
+)
 
 // harness is a running admin service on a fresh database: real PostgreSQL, real
 // Redis, real HTTP.
 type harness struct {
 	*testinfra.Client
+	extra    string // a spare user id, for tests that need one
 	t        *testing.T
 	dbURL    string
 	redisURL string
@@ -60,8 +65,13 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond, -1
 	rdb := redis.NewClient(opt)
 	worker := outbox.New(log, store, rdb, 50*time.Millisecond, 300*time.Millisecond)
-	svc := service.New(log, store, worker)
-	h := api.New(log, svc, api.Options{AdminToken: token, MaxBodyBytes: 64 << 10,
+	hasher := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}) // cheap: tests make many users
+	authn := auth.NewAuthenticator(log, store, auth.Options{
+		BootstrapToken: token, Sessions: auth.NewSessions([]byte(jwtSecret), time.Hour), Hasher: hasher,
+		AccountLimit: auth.NewLimiter(5, time.Minute), AddressLimit: auth.NewLimiter(1000, time.Minute),
+	})
+	svc := service.New(log, store, worker, hasher, auth.NewToken)
+	h := api.New(log, svc, api.Options{Auth: authn, MaxBodyBytes: 64 << 10,
 		Ready: map[string]api.Checker{"postgres": store, "redis": pinger{rdb}}})
 	srv := httptest.NewServer(h)
 	wctx, cancel := context.WithCancel(ctx)
@@ -137,4 +147,23 @@ func (h *harness) flag(p, key string) {
 // onConfig is a valid configuration serving on, replacing version.
 func onConfig(version int64) map[string]any {
 	return map[string]any{"enabled": true, "default": map[string]any{"variant": "on"}, "off_variant": "off", "version": version}
+}
+
+// user creates a user with a password and returns its id.
+func (h *harness) user(email string, instanceAdmin bool) string {
+	h.t.Helper()
+	u := h.Must(201, "POST", "/api/v1/users", map[string]any{"email": email, "password": "password-" + email, "instance_admin": instanceAdmin}).JSON(h.t)
+	return u["id"].(string)
+}
+
+// login logs a user in and returns its session token.
+func (h *harness) login(email string) string {
+	h.t.Helper()
+	r := h.Must(200, "POST", "/api/v1/auth/login", map[string]any{"email": email, "password": "password-" + email}, "Authorization", "")
+	return r.JSON(h.t)["token"].(string)
+}
+
+// as returns a client acting with another credential.
+func (h *harness) as(credential string) *testinfra.Client {
+	return &testinfra.Client{T: h.t, URL: h.srv.URL, Auth: "Bearer " + credential}
 }

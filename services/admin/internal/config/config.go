@@ -10,10 +10,15 @@ import (
 
 // Config is the admin service's configuration. Each field documents its variable.
 type Config struct {
-	DatabaseURL string // DATABASE_URL, required: postgres://user:password@host:port/db
-	RedisURL    string // REDIS_URL, required: redis://host:port/db
-	HTTPAddr    string // HTTP_ADDR, default 127.0.0.1:8080
-	AdminToken  string // ADMIN_TOKEN, required: the bootstrap superuser token, ≥ 32 characters
+	DatabaseURL string        // DATABASE_URL, required: postgres://user:password@host:port/db
+	RedisURL    string        // REDIS_URL, required: redis://host:port/db
+	HTTPAddr    string        // HTTP_ADDR, default 127.0.0.1:8080
+	AdminToken  string        // ADMIN_TOKEN, required: the bootstrap superuser token, ≥ 32 characters
+	JWTSecret   string        // JWT_SECRET, required: signs login sessions (HS256), ≥ 32 bytes
+	JWTTTL      time.Duration // JWT_TTL, default 12h: how long a login session lasts
+
+	LoginPerAccount int // LOGIN_ATTEMPTS_PER_ACCOUNT, default 10: login attempts per account per minute
+	LoginPerAddress int // LOGIN_ATTEMPTS_PER_ADDRESS, default 50: login attempts per client address per minute
 
 	MaxBodyBytes    int64         // MAX_BODY_BYTES, default 1 MiB: larger request bodies get 413
 	OutboxInterval  time.Duration // OUTBOX_INTERVAL, default 1s: how often undelivered invalidations are retried
@@ -35,6 +40,10 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db", "redis", "rediss"),
 		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8080"),
 		AdminToken:      getenv("ADMIN_TOKEN"),
+		JWTSecret:       getenv("JWT_SECRET"),
+		JWTTTL:          r.Duration("JWT_TTL", 12*time.Hour),
+		LoginPerAccount: int(r.Int("LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1)),
+		LoginPerAddress: int(r.Int("LOGIN_ATTEMPTS_PER_ADDRESS", 50, 1)),
 		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 1<<20, 1024),
 		DBMaxConns:      int(r.Int("DB_MAX_CONNS", 20, 2)),
 		OutboxInterval:  r.Duration("OUTBOX_INTERVAL", time.Second),
@@ -44,6 +53,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if len(c.AdminToken) < MinTokenLen {
 		r.Fail("ADMIN_TOKEN: required, at least %d characters (openssl rand -hex 32)", MinTokenLen)
+	}
+	if len(c.JWTSecret) < MinTokenLen {
+		r.Fail("JWT_SECRET: required, at least %d bytes (openssl rand -hex 32)", MinTokenLen)
 	}
 	return c, r.Err()
 }

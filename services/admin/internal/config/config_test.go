@@ -13,6 +13,7 @@ func TestLoad(t *testing.T) {
 		"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/db",
 		"REDIS_URL":    "redis://127.0.0.1:6379/0",
 		"ADMIN_TOKEN":  strings.Repeat("t", 32),
+		"JWT_SECRET":   strings.Repeat("j", 32),
 	}
 	c, err := Load(env(good))
 	if err != nil {
@@ -28,6 +29,9 @@ func TestLoad(t *testing.T) {
 		{"wrong scheme", "DATABASE_URL", "mysql://x", "DATABASE_URL"},
 		{"missing redis", "REDIS_URL", "", "REDIS_URL: required"},
 		{"short token", "ADMIN_TOKEN", "short", "ADMIN_TOKEN: required, at least 32"},
+		{"short secret", "JWT_SECRET", "short", "JWT_SECRET: required, at least 32"},
+		{"bad session length", "JWT_TTL", "forever", "JWT_TTL"},
+		{"bad login limit", "LOGIN_ATTEMPTS_PER_ACCOUNT", "0", "LOGIN_ATTEMPTS_PER_ACCOUNT"},
 		{"bad addr", "HTTP_ADDR", "8080", "HTTP_ADDR"},
 		{"bad body limit", "MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES"},
 		{"bad interval", "OUTBOX_INTERVAL", "-1s", "OUTBOX_INTERVAL"},

@@ -26,6 +26,13 @@ func (s *Store) Audit(ctx context.Context, f domain.AuditFilter, page domain.Pag
 	if f.ProjectKey != "" {
 		q = q.Where("project_key = ?", f.ProjectKey)
 	}
+	if !f.AllProjects {
+		projects := f.Projects
+		if len(projects) == 0 {
+			projects = []string{""} // matches nothing a caller may see: rows of no project
+		}
+		q = q.Where("project_key IN ? AND project_key <> ''", projects)
+	}
 	if f.FlagKey != "" {
 		q = q.Where("flag_key = ?", f.FlagKey)
 	}

@@ -54,9 +54,16 @@ func (s *Store) CreateProject(ctx context.Context, o domain.Origin, p domain.Pro
 	return s.Project(ctx, p.Key)
 }
 
-// Projects lists projects by key.
-func (s *Store) Projects(ctx context.Context, page domain.Page) ([]domain.Project, string, error) {
-	q, err := pageByKey(s.db.WithContext(ctx), page)
+// Projects lists projects by key: those named, or all.
+func (s *Store) Projects(ctx context.Context, only []string, all bool, page domain.Page) ([]domain.Project, string, error) {
+	db := s.db.WithContext(ctx)
+	if !all {
+		if len(only) == 0 {
+			return []domain.Project{}, "", nil
+		}
+		db = db.Where("key IN ?", only)
+	}
+	q, err := pageByKey(db, page)
 	if err != nil {
 		return nil, "", err
 	}

@@ -87,13 +87,30 @@ func fillRuleIDs(rules []domain.Rule) {
 }
 
 // Config returns a flag's configuration in one environment.
-func (s *Service) Config(ctx context.Context, projectKey, flagKey, envKey string) (postgres.ConfigState, error) {
+func (s *Service) Config(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string) (postgres.ConfigState, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleViewer); err != nil {
+		return postgres.ConfigState{}, err
+	}
 	return s.store.Config(ctx, projectKey, flagKey, envKey)
+}
+
+// mayConfigure checks the role a configuration change needs: developer in the
+// environment, admin where it is protected. It runs inside the change's transaction,
+// on the environment as stored.
+func mayConfigure(o domain.Origin, project string, env domain.Environment) error {
+	need := domain.RoleDeveloper
+	if env.Protected {
+		need = domain.RoleAdmin
+	}
+	return o.Need(project, env.Key, need)
 }
 
 // ReplaceConfig replaces a flag's configuration in one environment, if the version the
 // client replaces is still the current one.
 func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ConfigInput, ifMatch string) (postgres.ConfigState, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleDeveloper); err != nil {
+		return postgres.ConfigState{}, err
+	}
 	expected, check, err := expectedVersion(in.Version, ifMatch)
 	if err != nil {
 		return postgres.ConfigState{}, err
@@ -111,6 +128,9 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 	fillRuleIDs(cfg.Rules)
 	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey,
 		func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error) {
+			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
+				return cfg, err
+			}
 			if check && cur.Config.Version != expected {
 				return cfg, conflict(expected, cur.Config.Version)
 			}
@@ -126,8 +146,14 @@ type ToggleInput struct {
 
 // Toggle turns a flag's configuration in one environment on or off.
 func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ToggleInput) (postgres.ConfigState, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleDeveloper); err != nil {
+		return postgres.ConfigState{}, err
+	}
 	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigToggle, projectKey, flagKey, envKey,
 		func(cur postgres.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
+			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
+				return cur.Config, err
+			}
 			cfg := cur.Config
 			cfg.Enabled = !cfg.Enabled
 			if in.Enabled != nil {

@@ -31,6 +31,9 @@ type SDKKeyInput struct {
 // CreateSDKKey creates a key for an environment; the answer is the only time its
 // secret is shown.
 func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey string, in SDKKeyInput) (domain.SDKKey, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
+		return domain.SDKKey{}, err
+	}
 	var fields []domain.FieldError
 	if len(in.Name) > 200 {
 		fields = append(fields, domain.FieldError{Field: "name", Message: "must be at most 200 characters"})
@@ -46,7 +49,10 @@ func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 }
 
 // SDKKeys lists an environment's keys without their secrets.
-func (s *Service) SDKKeys(ctx context.Context, projectKey, envKey string) ([]domain.SDKKey, error) {
+func (s *Service) SDKKeys(ctx context.Context, o domain.Origin, projectKey, envKey string) ([]domain.SDKKey, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
+		return nil, err
+	}
 	return s.keys.SDKKeys(ctx, projectKey, envKey)
 }
 
@@ -58,6 +64,9 @@ type RotateInput struct {
 // RotateSDKKey replaces a key: the new one works at once, the old one until the grace
 // period ends.
 func (s *Service) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, in RotateInput) (domain.SDKKey, domain.SDKKey, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
+		return domain.SDKKey{}, domain.SDKKey{}, err
+	}
 	grace := DefaultGracePeriod
 	if in.GracePeriod != "" {
 		d, err := time.ParseDuration(in.GracePeriod)
@@ -73,5 +82,8 @@ func (s *Service) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 
 // RevokeSDKKey revokes a key at once.
 func (s *Service) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string) error {
+	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
+		return err
+	}
 	return s.committed(s.keys.RevokeSDKKey(ctx, o, projectKey, envKey, id))
 }

@@ -21,7 +21,7 @@ import (
 // Store is what the service needs from storage.
 type Store interface {
 	CreateProject(ctx context.Context, o domain.Origin, p domain.Project, envs []domain.Environment) (domain.Project, error)
-	Projects(ctx context.Context, page domain.Page) ([]domain.Project, string, error)
+	Projects(ctx context.Context, only []string, all bool, page domain.Page) ([]domain.Project, string, error)
 	Project(ctx context.Context, key string) (domain.Project, error)
 	UpdateProject(ctx context.Context, o domain.Origin, key string, fn func(*domain.Project) error) (domain.Project, error)
 	DeleteProject(ctx context.Context, o domain.Origin, key string) error
@@ -47,6 +47,7 @@ type Store interface {
 	Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error)
 
 	SDKKeyStore
+	UserStore
 }
 
 // Notifier is told when changes have committed, so their invalidations go out now.
@@ -54,15 +55,18 @@ type Notifier interface{ Kick() }
 
 // Service implements the admin API's operations.
 type Service struct {
-	store  Store
-	keys   SDKKeyStore
-	notify Notifier
-	log    *slog.Logger
+	store     Store
+	keys      SDKKeyStore
+	users     UserStore
+	notify    Notifier
+	log       *slog.Logger
+	passwords Passwords
+	newToken  NewToken
 }
 
 // New returns a Service.
-func New(log *slog.Logger, store Store, notify Notifier) *Service {
-	return &Service{store: store, keys: store, notify: notify, log: log}
+func New(log *slog.Logger, store Store, notify Notifier, passwords Passwords, newToken NewToken) *Service {
+	return &Service{store: store, keys: store, users: store, notify: notify, log: log, passwords: passwords, newToken: newToken}
 }
 
 // committed wakes the outbox after a successful change.
@@ -87,6 +91,9 @@ type ProjectInput struct {
 // CreateProject creates a project with the development, staging and (protected)
 // production environments.
 func (s *Service) CreateProject(ctx context.Context, o domain.Origin, in ProjectInput) (domain.Project, error) {
+	if !o.Superuser() {
+		return domain.Project{}, domain.Errorf(domain.CodeForbidden, "only instance administrators create projects")
+	}
 	p := domain.Project{Key: in.Key, Name: in.Name, Description: in.Description}
 	if p.Name == "" {
 		p.Name = p.Key
@@ -98,13 +105,20 @@ func (s *Service) CreateProject(ctx context.Context, o domain.Origin, in Project
 	return out, s.committed(err)
 }
 
-// Projects lists projects.
-func (s *Service) Projects(ctx context.Context, page domain.Page) ([]domain.Project, string, error) {
-	return s.store.Projects(ctx, page)
+// Projects lists the projects the caller can see.
+func (s *Service) Projects(ctx context.Context, o domain.Origin, page domain.Page) ([]domain.Project, string, error) {
+	if o.Access == nil {
+		return s.store.Projects(ctx, nil, true, page)
+	}
+	keys, all := o.Access.Projects()
+	return s.store.Projects(ctx, keys, all, page)
 }
 
 // Project returns a project.
-func (s *Service) Project(ctx context.Context, key string) (domain.Project, error) {
+func (s *Service) Project(ctx context.Context, o domain.Origin, key string) (domain.Project, error) {
+	if err := o.Need(key, "", domain.RoleViewer); err != nil {
+		return domain.Project{}, err
+	}
 	return s.store.Project(ctx, key)
 }
 
@@ -116,6 +130,9 @@ type ProjectPatch struct {
 
 // UpdateProject changes a project's name or description; keys never change.
 func (s *Service) UpdateProject(ctx context.Context, o domain.Origin, key string, in ProjectPatch) (domain.Project, error) {
+	if err := o.Need(key, "", domain.RoleAdmin); err != nil {
+		return domain.Project{}, err
+	}
 	out, err := s.store.UpdateProject(ctx, o, key, func(p *domain.Project) error {
 		if in.Name != nil {
 			p.Name = *in.Name
@@ -130,6 +147,9 @@ func (s *Service) UpdateProject(ctx context.Context, o domain.Origin, key string
 
 // DeleteProject deletes a project and everything in it.
 func (s *Service) DeleteProject(ctx context.Context, o domain.Origin, key string) error {
+	if err := o.Need(key, "", domain.RoleAdmin); err != nil {
+		return err
+	}
 	return s.committed(s.store.DeleteProject(ctx, o, key))
 }
 
@@ -143,6 +163,9 @@ type EnvironmentInput struct {
 
 // CreateEnvironment adds an environment to a project.
 func (s *Service) CreateEnvironment(ctx context.Context, o domain.Origin, projectKey string, in EnvironmentInput) (domain.Environment, error) {
+	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+		return domain.Environment{}, err
+	}
 	e := domain.Environment{Key: in.Key, Name: in.Name, Description: in.Description, Protected: in.Protected}
 	if e.Name == "" {
 		e.Name = e.Key
@@ -155,12 +178,18 @@ func (s *Service) CreateEnvironment(ctx context.Context, o domain.Origin, projec
 }
 
 // Environments lists a project's environments.
-func (s *Service) Environments(ctx context.Context, projectKey string, page domain.Page) ([]domain.Environment, string, error) {
+func (s *Service) Environments(ctx context.Context, o domain.Origin, projectKey string, page domain.Page) ([]domain.Environment, string, error) {
+	if err := o.Need(projectKey, "", domain.RoleViewer); err != nil {
+		return nil, "", err
+	}
 	return s.store.Environments(ctx, projectKey, page)
 }
 
 // Environment returns an environment.
-func (s *Service) Environment(ctx context.Context, projectKey, key string) (domain.Environment, error) {
+func (s *Service) Environment(ctx context.Context, o domain.Origin, projectKey, key string) (domain.Environment, error) {
+	if err := o.Need(projectKey, key, domain.RoleViewer); err != nil {
+		return domain.Environment{}, err
+	}
 	return s.store.Environment(ctx, projectKey, key)
 }
 
@@ -173,6 +202,9 @@ type EnvironmentPatch struct {
 
 // UpdateEnvironment changes an environment's name, description or protection.
 func (s *Service) UpdateEnvironment(ctx context.Context, o domain.Origin, projectKey, key string, in EnvironmentPatch) (domain.Environment, error) {
+	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+		return domain.Environment{}, err
+	}
 	out, err := s.store.UpdateEnvironment(ctx, o, projectKey, key, func(e *domain.Environment) error {
 		if in.Name != nil {
 			e.Name = *in.Name
@@ -190,6 +222,9 @@ func (s *Service) UpdateEnvironment(ctx context.Context, o domain.Origin, projec
 
 // DeleteEnvironment deletes an environment and the flags' configurations in it.
 func (s *Service) DeleteEnvironment(ctx context.Context, o domain.Origin, projectKey, key string) error {
+	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+		return err
+	}
 	return s.committed(s.store.DeleteEnvironment(ctx, o, projectKey, key))
 }
 
@@ -213,6 +248,9 @@ func newSalt() string {
 
 // CreateFlag creates a flag, off in every environment.
 func (s *Service) CreateFlag(ctx context.Context, o domain.Origin, projectKey string, in FlagInput) (domain.FlagDetail, error) {
+	if err := o.Need(projectKey, "", domain.RoleDeveloper); err != nil {
+		return domain.FlagDetail{}, err
+	}
 	f := domain.Flag{Key: in.Key, Name: in.Name, Description: in.Description, Kind: in.Kind,
 		Variants: in.Variants, Tags: in.Tags, Salt: newSalt()}
 	if f.Name == "" {
@@ -230,12 +268,18 @@ func (s *Service) CreateFlag(ctx context.Context, o domain.Origin, projectKey st
 }
 
 // Flags lists a project's flags.
-func (s *Service) Flags(ctx context.Context, projectKey string, filter domain.FlagFilter, page domain.Page) ([]domain.FlagSummary, string, error) {
+func (s *Service) Flags(ctx context.Context, o domain.Origin, projectKey string, filter domain.FlagFilter, page domain.Page) ([]domain.FlagSummary, string, error) {
+	if err := o.Need(projectKey, "", domain.RoleViewer); err != nil {
+		return nil, "", err
+	}
 	return s.store.Flags(ctx, projectKey, filter, page)
 }
 
 // Flag returns a flag with its configuration in every environment.
-func (s *Service) Flag(ctx context.Context, projectKey, key string) (domain.FlagDetail, error) {
+func (s *Service) Flag(ctx context.Context, o domain.Origin, projectKey, key string) (domain.FlagDetail, error) {
+	if err := o.Need(projectKey, "", domain.RoleViewer); err != nil {
+		return domain.FlagDetail{}, err
+	}
 	return s.store.Flag(ctx, projectKey, key)
 }
 
@@ -252,6 +296,9 @@ type FlagPatch struct {
 // referenced by a configuration, or by another flag's prerequisite, cannot be removed;
 // a flag other flags depend on cannot be archived.
 func (s *Service) UpdateFlag(ctx context.Context, o domain.Origin, projectKey, key string, in FlagPatch) (domain.FlagDetail, error) {
+	if err := o.Need(projectKey, "", domain.RoleDeveloper); err != nil {
+		return domain.FlagDetail{}, err
+	}
 	action := domain.ActionFlagUpdate
 	if in.Archived != nil && in.Name == nil && in.Description == nil && in.Tags == nil && in.Variants == nil {
 		action = domain.ActionFlagUnarchive
@@ -334,6 +381,9 @@ func noDependents(verb, key string, deps []domain.Dependent) error {
 
 // DeleteFlag deletes a flag no other flag depends on.
 func (s *Service) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key string) error {
+	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+		return err
+	}
 	return s.committed(s.store.DeleteFlag(ctx, o, projectKey, key, func(f domain.Flag, deps []domain.Dependent) error {
 		return noDependents("delete", f.Key, deps)
 	}))
@@ -341,7 +391,26 @@ func (s *Service) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, k
 
 // Kill turns a flag off in every environment at once (on), or lifts the kill (off).
 // Killing a killed flag changes nothing.
+//
+// The kill switch changes every environment at once, so it needs admin on every
+// protected environment and developer on the others.
 func (s *Service) Kill(ctx context.Context, o domain.Origin, projectKey, key string, on bool) (domain.FlagDetail, error) {
+	if err := o.Need(projectKey, "", domain.RoleViewer); err != nil {
+		return domain.FlagDetail{}, err
+	}
+	envs, _, err := s.store.Environments(ctx, projectKey, domain.Page{Limit: domain.MaxPageLimit})
+	if err != nil {
+		return domain.FlagDetail{}, err
+	}
+	for _, e := range envs {
+		need := domain.RoleDeveloper
+		if e.Protected {
+			need = domain.RoleAdmin
+		}
+		if err := o.Need(projectKey, e.Key, need); err != nil {
+			return domain.FlagDetail{}, err
+		}
+	}
 	cur, err := s.store.Flag(ctx, projectKey, key)
 	if err != nil {
 		return domain.FlagDetail{}, err
@@ -360,14 +429,28 @@ func (s *Service) Kill(ctx context.Context, o domain.Origin, projectKey, key str
 	return out, s.committed(err)
 }
 
-// Audit lists the audit trail.
-func (s *Service) Audit(ctx context.Context, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error) {
+// Audit lists the audit trail: of one project for its viewers; of every project the
+// caller can see otherwise. Rows outside projects (users) are for superusers.
+func (s *Service) Audit(ctx context.Context, o domain.Origin, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error) {
+	if f.ProjectKey != "" {
+		if err := o.Need(f.ProjectKey, "", domain.RoleViewer); err != nil {
+			return nil, "", err
+		}
+	}
+	if o.Access == nil {
+		f.AllProjects = true
+	} else {
+		f.Projects, f.AllProjects = o.Access.Projects()
+	}
 	return s.store.Audit(ctx, f, page)
 }
 
 // Evaluations reports how a flag was evaluated over [since, until), by default the last
 // 24 hours.
-func (s *Service) Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error) {
+func (s *Service) Evaluations(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error) {
+	if err := o.Need(projectKey, envKey, domain.RoleViewer); err != nil {
+		return domain.FlagEvaluations{}, err
+	}
 	if until.IsZero() {
 		until = time.Now().UTC()
 	}

@@ -1,0 +1,195 @@
+package api_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// rank orders roles for the expectation below, written from the issue's table rather
+// than from the implementation.
+func rank(r string) int {
+	return map[string]int{"": 0, "viewer": 1, "developer": 2, "admin": 3}[r]
+}
+
+type caller struct {
+	name     string
+	role     string            // project role
+	override map[string]string // per environment
+}
+
+func (c caller) in(env string) string {
+	if r, ok := c.override[env]; ok && env != "" {
+		return r
+	}
+	return c.role
+}
+
+// op is a mutating endpoint: setup prepares a fresh target (as the bootstrap admin)
+// and returns the request; need says which role it requires, per the issue.
+type op struct {
+	name   string
+	status int // on success
+	need   func(c caller, env string, protected bool) bool
+	setup  func(h *harness, env string, n int) (method, path string, body any)
+}
+
+func projectRole(min string) func(caller, string, bool) bool {
+	return func(c caller, _ string, _ bool) bool { return rank(c.role) >= rank(min) }
+}
+
+// configRule: developer in the environment, admin where it is protected.
+func configRule(c caller, env string, protected bool) bool {
+	need := "developer"
+	if protected {
+		need = "admin"
+	}
+	return rank(c.in(env)) >= rank(need)
+}
+
+// killRule: admin on every protected environment, developer on the others.
+func killRule(c caller, _ string, _ bool) bool {
+	return rank(c.in("prod")) >= rank("admin") && rank(c.in("dev")) >= rank("developer")
+}
+
+func envAdmin(c caller, env string, _ bool) bool { return rank(c.in(env)) >= rank("admin") }
+
+var ops = []op{
+	{"replace config", 200, configRule, func(h *harness, env string, n int) (string, string, any) {
+		body := onConfig(0)
+		delete(body, "version") // If-Match: * below
+		return "PUT", "/api/v1/projects/shop/flags/f/environments/" + env, body
+	}},
+	{"toggle", 200, configRule, func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/projects/shop/flags/f/environments/" + env + "/toggle", nil
+	}},
+	{"kill", 200, killRule, func(h *harness, env string, n int) (string, string, any) {
+		h.Must(200, "DELETE", "/api/v1/projects/shop/flags/f/kill", nil)
+		return "POST", "/api/v1/projects/shop/flags/f/kill", nil
+	}},
+	{"lift kill", 200, killRule, func(h *harness, env string, n int) (string, string, any) {
+		h.Must(200, "POST", "/api/v1/projects/shop/flags/f/kill", nil)
+		return "DELETE", "/api/v1/projects/shop/flags/f/kill", nil
+	}},
+	{"create flag", 201, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/projects/shop/flags", map[string]any{"key": fmt.Sprintf("new-%d", n), "kind": "boolean"}
+	}},
+	{"update flag", 200, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
+		return "PATCH", "/api/v1/projects/shop/flags/f", map[string]any{"description": fmt.Sprint(n)}
+	}},
+	{"archive flag", 200, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
+		key := fmt.Sprintf("arch-%d", n)
+		h.flag("shop", key)
+		return "PATCH", "/api/v1/projects/shop/flags/" + key, map[string]any{"archived": true}
+	}},
+	{"delete flag", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		key := fmt.Sprintf("del-%d", n)
+		h.flag("shop", key)
+		return "DELETE", "/api/v1/projects/shop/flags/" + key, nil
+	}},
+	{"create environment", 201, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/projects/shop/environments", map[string]any{"key": fmt.Sprintf("env-%d", n)}
+	}},
+	{"update environment", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		return "PATCH", "/api/v1/projects/shop/environments/" + env, map[string]any{"description": fmt.Sprint(n)}
+	}},
+	{"delete environment", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		key := fmt.Sprintf("gone-%d", n)
+		h.Must(201, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": key})
+		return "DELETE", "/api/v1/projects/shop/environments/" + key, nil
+	}},
+	{"create SDK key", 201, envAdmin, func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/projects/shop/environments/" + env + "/sdk-keys", map[string]any{"name": "k"}
+	}},
+	{"rotate SDK key", 201, envAdmin, func(h *harness, env string, n int) (string, string, any) {
+		id := h.Must(201, "POST", "/api/v1/projects/shop/environments/"+env+"/sdk-keys", nil).JSON(h.t)["id"].(string)
+		return "POST", "/api/v1/projects/shop/environments/" + env + "/sdk-keys/" + id + "/rotate", nil
+	}},
+	{"revoke SDK key", 204, envAdmin, func(h *harness, env string, n int) (string, string, any) {
+		id := h.Must(201, "POST", "/api/v1/projects/shop/environments/"+env+"/sdk-keys", nil).JSON(h.t)["id"].(string)
+		return "DELETE", "/api/v1/projects/shop/environments/" + env + "/sdk-keys/" + id, nil
+	}},
+	{"set member", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		return "PUT", "/api/v1/projects/shop/members/" + h.extra, map[string]any{"role": "viewer"}
+	}},
+	{"remove member", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		h.Must(200, "PUT", "/api/v1/projects/shop/members/"+h.extra, map[string]any{"role": "viewer"})
+		return "DELETE", "/api/v1/projects/shop/members/" + h.extra, nil
+	}},
+	{"token for oneself", 201, projectRole("viewer"), func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/tokens", map[string]any{"name": "mine", "project": "shop", "role": "viewer"}
+	}},
+	{"admin token", 201, func(c caller, _ string, _ bool) bool {
+		// Above one's own role only for admins: an admin token needs admin in the
+		// project and in every environment.
+		return rank(c.role) >= rank("admin")
+	}, func(h *harness, env string, n int) (string, string, any) {
+		return "POST", "/api/v1/tokens", map[string]any{"name": "strong", "project": "shop", "role": "admin"}
+	}},
+	{"update project", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+		return "PATCH", "/api/v1/projects/shop", map[string]any{"description": fmt.Sprint(n)}
+	}},
+}
+
+// TestRBACMatrix runs every mutating endpoint as every role, in a protected and an
+// unprotected environment, without and with overrides (raising and lowering), and
+// asserts the exact status.
+func TestRBACMatrix(t *testing.T) {
+	h := newHarness(t)
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.Must(201, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "dev"})
+	h.Must(201, "POST", "/api/v1/projects/shop/environments", map[string]any{"key": "prod", "protected": true})
+	for _, e := range []string{"development", "staging", "production"} { // just dev and prod
+		h.Must(204, "DELETE", "/api/v1/projects/shop/environments/"+e, nil)
+	}
+	h.flag("shop", "f")
+	h.extra = h.user("someone@example.com", false)
+
+	var callers []caller
+	for _, role := range []string{"viewer", "developer", "admin"} {
+		callers = append(callers, caller{name: role, role: role})
+		for _, env := range []string{"dev", "prod"} {
+			callers = append(callers,
+				caller{name: role + " raised to admin in " + env, role: role, override: map[string]string{env: "admin"}},
+				caller{name: role + " lowered to viewer in " + env, role: role, override: map[string]string{env: "viewer"}})
+		}
+	}
+	sessions := map[string]string{}
+	for i, c := range callers {
+		email := fmt.Sprintf("caller-%d@example.com", i)
+		id := h.user(email, false)
+		h.Must(200, "PUT", "/api/v1/projects/shop/members/"+id, map[string]any{"role": c.role, "environment_roles": c.override})
+		sessions[c.name] = h.login(email)
+	}
+	n := 0
+	for _, o := range ops {
+		for _, env := range []string{"dev", "prod"} {
+			for _, c := range callers {
+				n++
+				allowed := o.need(c, env, env == "prod")
+				want := 403
+				if allowed {
+					want = o.status
+				}
+				method, path, body := o.setup(h, env, n)
+				r := h.as(sessions[c.name]).Do(method, path, body, "If-Match", "*")
+				if r.Status != want {
+					t.Errorf("%s in %s as %s: status %d, want %d: %s", o.name, env, c.name, r.Status, want, r.Body)
+				}
+				if want == 403 && !containsRole(string(r.Body)) {
+					t.Errorf("%s in %s as %s: the 403 must name the role needed: %s", o.name, env, c.name, r.Body)
+				}
+			}
+		}
+	}
+	t.Logf("%d cases", n)
+}
+
+func containsRole(body string) bool {
+	for _, r := range []string{"the viewer role", "the developer role", "the admin role", "more rights than you"} {
+		if strings.Contains(body, r) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,188 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/services/admin/internal/postgres"
+)
+
+// TokenMarker starts every API token, so a leaked one is recognisable.
+const TokenMarker = "sy_adm_"
+
+// NewToken returns a new API token, its display prefix and its digest.
+func NewToken() (token, prefix string, digest []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = TokenMarker + base64.RawURLEncoding.EncodeToString(b)
+	d := sha256.Sum256([]byte(token))
+	return token, token[:len(TokenMarker)+6], d[:]
+}
+
+// Store is what authentication reads.
+type Store interface {
+	Session(ctx context.Context, userID string) (postgres.Credentials, map[string]domain.Grant, error)
+	TokenByDigest(ctx context.Context, digest []byte) (domain.APIToken, error)
+	CredentialsByEmail(ctx context.Context, email string) (postgres.Credentials, error)
+}
+
+// Passwords checks passwords; VerifyNobody spends the time of a check for an account
+// that does not exist.
+type Passwords interface {
+	Verify(password, encoded string) bool
+	VerifyNobody(password string)
+}
+
+// Options configure authentication.
+type Options struct {
+	BootstrapToken string
+	Sessions       *Sessions
+	Hasher         Passwords
+	AccountLimit   *Limiter // login attempts per account
+	AddressLimit   *Limiter // login attempts per client address
+}
+
+// Authenticator turns credentials into principals.
+type Authenticator struct {
+	store     Store
+	log       *slog.Logger
+	opt       Options
+	bootstrap [sha256.Size]byte
+	now       func() time.Time
+}
+
+// NewAuthenticator returns an authenticator.
+func NewAuthenticator(log *slog.Logger, store Store, opt Options) *Authenticator {
+	return &Authenticator{store: store, log: log, opt: opt, bootstrap: sha256.Sum256([]byte(opt.BootstrapToken)), now: time.Now}
+}
+
+func unauthorized(format string, args ...any) error {
+	return domain.Errorf(domain.CodeUnauthorized, format, args...)
+}
+
+// Authenticate returns the principal of a credential: the bootstrap token, an API token
+// (sy_adm_...) or a login JWT.
+func (a *Authenticator) Authenticate(ctx context.Context, credential string) (*Principal, error) {
+	switch {
+	case credential == "":
+		return nil, unauthorized("missing credentials: send Authorization: Bearer <token>")
+	case sdkkey.WellFormed(credential):
+		return nil, unauthorized("this is an SDK key: it evaluates flags at the evaluator and never opens the admin API")
+	}
+	// Compare digests, so neither the token nor its length leaks through timing.
+	if d := sha256.Sum256([]byte(credential)); subtle.ConstantTimeCompare(d[:], a.bootstrap[:]) == 1 && a.opt.BootstrapToken != "" {
+		return Superuser(domain.Actor{Type: domain.ActorBootstrap, ID: "bootstrap", Name: "bootstrap admin token"}), nil
+	}
+	if strings.HasPrefix(credential, TokenMarker) {
+		return a.token(ctx, credential)
+	}
+	return a.session(ctx, credential)
+}
+
+func (a *Authenticator) token(ctx context.Context, credential string) (*Principal, error) {
+	d := sha256.Sum256([]byte(credential))
+	t, err := a.store.TokenByDigest(ctx, d[:])
+	switch {
+	case domain.ErrorCode(err) == domain.CodeNotFound:
+		return nil, unauthorized("invalid token")
+	case err != nil:
+		return nil, err
+	case t.RevokedAt != nil:
+		return nil, unauthorized("this token was revoked")
+	case t.ExpiresAt != nil && !a.now().Before(*t.ExpiresAt):
+		return nil, unauthorized("this token expired at %s", t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	actor := domain.Actor{Type: domain.ActorToken, ID: t.ID, Name: t.Name}
+	grant := domain.Grant{Role: t.Role, EnvironmentRoles: t.EnvironmentRoles}
+	if t.OwnerID != "" {
+		owner, ownerGrants, err := a.store.Session(ctx, t.OwnerID)
+		if err != nil {
+			return nil, err
+		}
+		if owner.User.Disabled {
+			return nil, unauthorized("this token's owner is disabled")
+		}
+		if !owner.User.InstanceAdmin {
+			og, ok := ownerGrants[t.Project]
+			if !ok {
+				return Member(actor, t.OwnerID, nil), nil // the owner lost the project: so did the token
+			}
+			grant = Cap(grant, og)
+		}
+	}
+	return Member(actor, t.OwnerID, map[string]domain.Grant{t.Project: grant}), nil
+}
+
+func (a *Authenticator) session(ctx context.Context, credential string) (*Principal, error) {
+	userID, passwordVersion, err := a.opt.Sessions.Check(credential)
+	if err != nil {
+		return nil, unauthorized("invalid or expired session token: log in again")
+	}
+	cred, grants, err := a.store.Session(ctx, userID)
+	switch {
+	case domain.ErrorCode(err) == domain.CodeNotFound:
+		return nil, unauthorized("this session's user no longer exists")
+	case err != nil:
+		return nil, err
+	case cred.User.Disabled:
+		return nil, unauthorized("this account is disabled")
+	case passwordVersion != cred.PasswordChangedAt.UnixMicro():
+		return nil, unauthorized("the password changed after this session began: log in again")
+	}
+	actor := domain.Actor{Type: domain.ActorUser, ID: cred.User.ID, Name: cred.User.Email}
+	if cred.User.InstanceAdmin {
+		p := Superuser(actor)
+		p.userID = cred.User.ID
+		return p, nil
+	}
+	return Member(actor, cred.User.ID, grants), nil
+}
+
+// Login checks an email and password and returns a session token. It answers alike,
+// and takes as long, whether or not the account exists; attempts are limited per
+// account and per client address.
+func (a *Authenticator) Login(ctx context.Context, email, password, address string) (string, time.Time, error) {
+	email = strings.TrimSpace(email)
+	for _, lim := range []struct {
+		l   *Limiter
+		key string
+	}{{a.opt.AccountLimit, "account:" + strings.ToLower(email)}, {a.opt.AddressLimit, "address:" + address}} {
+		if lim.l == nil {
+			continue
+		}
+		if ok, wait := lim.l.Allow(lim.key); !ok {
+			a.log.WarnContext(ctx, "login rate limited", "email", email, "address", address)
+			return "", time.Time{}, &domain.Error{Code: domain.CodeRateLimited,
+				Message: fmt.Sprintf("too many login attempts; try again in %d seconds", int(wait.Seconds())+1),
+				Extra:   map[string]any{"retry_after": int(wait.Seconds()) + 1}}
+		}
+	}
+	fail := func(reason string) (string, time.Time, error) {
+		a.log.WarnContext(ctx, "login failed", "email", email, "address", address, "reason", reason)
+		return "", time.Time{}, unauthorized("invalid email or password")
+	}
+	cred, err := a.store.CredentialsByEmail(ctx, email)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		a.opt.Hasher.VerifyNobody(password)
+		return fail("no such account")
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if !a.opt.Hasher.Verify(password, cred.PasswordHash) {
+		return fail("wrong password")
+	}
+	if cred.User.Disabled {
+		return fail("account disabled")
+	}
+	return a.opt.Sessions.Issue(cred.User.ID, cred.PasswordChangedAt.UnixMicro())
+}

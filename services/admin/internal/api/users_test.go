@@ -121,6 +121,11 @@ func TestAPITokens(t *testing.T) {
 		t.Errorf("audit actor of a token: %v", a)
 	}
 	list := dev.Must(200, "GET", "/api/v1/tokens", nil)
+	for _, it := range list.JSON(t)["items"].([]any) {
+		if m := it.(map[string]any); m["name"] == "ci" && m["last_used_at"] == nil {
+			t.Error("a token's last use must be recorded")
+		}
+	}
 	if strings.Contains(string(list.Body), secret) || !strings.Contains(string(list.Body), created["prefix"].(string)) {
 		t.Error("listings show prefixes, never secrets")
 	}

@@ -1,7 +1,7 @@
 # Switchyard: the two commands of the README, and their parts.
 SHELL := /bin/bash
 GO ?= go
-MODULES := pkg services/admin services/evaluator migrations
+MODULES := pkg services/admin services/evaluator migrations deployments
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
 .PHONY: test lint unit bench run fuzz work

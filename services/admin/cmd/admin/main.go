@@ -4,6 +4,8 @@
 //	admin [serve]                 serve the admin API (the default)
 //	admin migrate up|down|status  apply, revert or list the schema migrations
 //	admin seed                    create the demo project, unless it exists
+//	admin healthcheck             ask the running service's /healthz (for containers)
+//	admin check-config            validate the configuration and exit
 //	admin users create -email E [-name N] [-instance-admin]
 //	                              create a user; the password comes from
 //	                              ADMIN_USER_PASSWORD or standard input
@@ -25,6 +27,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/healthcheck"
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
@@ -44,7 +47,14 @@ func main() {
 	}
 }
 
-const usage = "usage: admin [serve | migrate up|down|status | seed | users create -email E [-name N] [-instance-admin]]"
+const usage = "usage: admin [serve | migrate up|down|status | seed | users create -email E [-name N] [-instance-admin] | healthcheck | check-config]"
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	cmd := "serve"
@@ -75,6 +85,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("configuration:\n%w", err)
 		}
 		return usersCommand(ctx, cfg, args[1:], getenv, os.Stdin, stdout)
+	case "check-config":
+		if _, err := config.Load(getenv); err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		fmt.Fprintln(stdout, "configuration is valid")
+		return nil
+	case "healthcheck":
+		return healthcheck.Run(ctx, or(getenv("HTTP_ADDR"), "127.0.0.1:8080"))
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -1,7 +1,9 @@
 // Command evaluator is the read path of Switchyard: it evaluates flags for SDKs, from
 // snapshots cached in process, in Redis and in PostgreSQL, and speaks OFREP.
 //
-// Configuration comes from the environment; see the README's table.
+// Configuration comes from the environment; see the README's table. "evaluator
+// healthcheck" asks a running evaluator's /healthz, for container health checks;
+// "evaluator check-config" validates the configuration and exits.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/healthcheck"
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
@@ -28,7 +31,23 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Getenv, os.Stderr)
+	var err error
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "healthcheck":
+		addr := os.Getenv("HTTP_ADDR")
+		if addr == "" {
+			addr = "127.0.0.1:8081"
+		}
+		err = healthcheck.Run(ctx, addr)
+	case len(os.Args) > 1 && os.Args[1] == "check-config":
+		if _, err = config.Load(os.Getenv); err != nil {
+			err = fmt.Errorf("configuration:\n%w", err)
+		} else {
+			fmt.Println("configuration is valid")
+		}
+	default:
+		err = run(ctx, os.Getenv, os.Stderr)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "evaluator:", err)

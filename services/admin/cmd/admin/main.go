@@ -29,6 +29,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/healthcheck"
 	"github.com/switchyard/switchyard/pkg/logging"
+	"github.com/switchyard/switchyard/pkg/metrics"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/config"
@@ -175,10 +176,24 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	defer a.close()
 
+	reg := metrics.NewRegistry()
+	metrics.CounterFunc(reg, "admin", "invalidations_published_total", "Invalidations delivered to Redis.", func() float64 { return float64(a.worker.Published()) })
+	metrics.CounterFunc(reg, "admin", "invalidation_failures_total", "Invalidation deliveries that failed and wait for a retry.", func() float64 { return float64(a.worker.Failed()) })
+	metrics.GaugeFunc(reg, "admin", "outbox_depth", "Invalidations not yet delivered.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := a.store.OutboxDepth(ctx)
+		if err != nil {
+			return -1 // the database did not answer
+		}
+		return float64(n)
+	})
 	handler := api.New(a.log, a.svc, api.Options{
-		Auth:         a.auth,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready:        map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
+		Auth:           a.auth,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Ready:          map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
+		Metrics:        metrics.NewHTTP(reg, "admin").Middleware(),
+		MetricsHandler: metrics.Handler(reg),
 	})
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,

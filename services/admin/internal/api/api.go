@@ -36,6 +36,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Ready names the dependencies /readyz checks.
 	Ready map[string]Checker
+	// Metrics records requests; MetricsHandler serves /metrics. Both optional.
+	Metrics        echo.MiddlewareFunc
+	MetricsHandler http.Handler
 }
 
 // API serves the admin API.
@@ -55,9 +58,16 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
 	e.JSONSerializer = httpapi.JSONSerializer{}
-	e.Use(httpapi.RequestID(), httpapi.AccessLog(log), recoverer(log), httpapi.BodyLimit(opt.MaxBodyBytes))
+	e.Use(httpapi.RequestID(), httpapi.AccessLog(log))
+	if opt.Metrics != nil {
+		e.Use(opt.Metrics)
+	}
+	e.Use(recoverer(log), httpapi.BodyLimit(opt.MaxBodyBytes))
 
 	e.GET("/healthz", a.healthz)
+	if opt.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(opt.MetricsHandler))
+	}
 	e.GET("/readyz", a.readyz)
 
 	// Authentication is attached per route rather than to a group: a group's

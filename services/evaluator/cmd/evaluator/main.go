@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/healthcheck"
 	"github.com/switchyard/switchyard/pkg/logging"
+	"github.com/switchyard/switchyard/pkg/metrics"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
@@ -107,8 +108,11 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 		counter.Run(bg, store, cfg.AnalyticsFlush)
 	}()
 
+	reg := metrics.NewRegistry()
+	registerMetrics(reg, cache, listener, counter)
 	handler := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready: map[string]api.Checker{"postgres": store, "redis": redisPinger{rdb}}})
+		Ready:   map[string]api.Checker{"postgres": store, "redis": redisPinger{rdb}},
+		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	serveErr := make(chan error, 1)

@@ -47,6 +47,9 @@ type Counter struct {
 
 	Dropped atomic.Int64 // evaluations not counted because the series limit was reached
 	Flushed atomic.Int64 // evaluations written
+
+	// OnFlush, when set, sees each batch written (for metrics); it must not block.
+	OnFlush func(Batch)
 }
 
 // New returns a counter holding at most max series between flushes.
@@ -112,6 +115,9 @@ func (c *Counter) Flush(ctx context.Context, w Writer) error {
 		n += v
 	}
 	c.Flushed.Add(n)
+	if c.OnFlush != nil {
+		c.OnFlush(b)
+	}
 	return nil
 }
 

@@ -47,6 +47,9 @@ type Checker interface {
 type Options struct {
 	MaxBodyBytes int64
 	Ready        map[string]Checker
+	// Metrics records requests; MetricsHandler serves /metrics. Both optional.
+	Metrics        echo.MiddlewareFunc
+	MetricsHandler http.Handler
 }
 
 // API serves evaluations.
@@ -65,9 +68,16 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.errorHandler(httpapi.ErrorHandler(log))
 	e.JSONSerializer = httpapi.JSONSerializer{}
-	e.Use(httpapi.RequestID(), httpapi.AccessLog(log), httpapi.BodyLimit(opt.MaxBodyBytes))
+	e.Use(httpapi.RequestID(), httpapi.AccessLog(log))
+	if opt.Metrics != nil {
+		e.Use(opt.Metrics)
+	}
+	e.Use(httpapi.BodyLimit(opt.MaxBodyBytes))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	if opt.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(opt.MetricsHandler))
+	}
 	e.GET("/readyz", a.readyz)
 
 	e.POST("/api/v1/evaluate", a.evaluate, a.authenticate)

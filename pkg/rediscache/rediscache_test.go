@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 
@@ -30,9 +32,23 @@ func envID() string {
 	return hex.EncodeToString(b)
 }
 
-func TestContract(t *testing.T) {
+func TestContract(t *testing.T) { contract(t, client(t)) }
+
+// TestContractOnCluster runs the contract on a real 3-node Redis Cluster: one hash per
+// environment keeps each script on one slot, and PUBLISH reaches every node.
+func TestContractOnCluster(t *testing.T) {
+	rdb, err := redisconn.Open(testinfra.StartRedisCluster(t), redisconn.Options{Dial: time.Second, Read: time.Second, Write: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	for i := range 5 { // several environments, so several slots and nodes
+		t.Run(fmt.Sprint(i), func(t *testing.T) { contract(t, rdb) })
+	}
+}
+
+func contract(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
-	rdb := client(t)
 	env := envID()
 	sub := rdb.Subscribe(ctx, Channel)
 	defer sub.Close()

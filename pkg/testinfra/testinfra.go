@@ -14,10 +14,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
+
+	neturl "net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +44,7 @@ func required(t testing.TB, name string) string {
 func PostgresDB(t testing.TB) string {
 	t.Helper()
 	base := required(t, "SWITCHYARD_TEST_DATABASE_URL")
-	u, err := url.Parse(base)
+	u, err := neturl.Parse(base)
 	if err != nil {
 		t.Fatalf("SWITCHYARD_TEST_DATABASE_URL: %v", err)
 	}
@@ -165,4 +168,81 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// StartRedisCluster starts a 3-node Redis Cluster on loopback with
+// scripts/redis-cluster and returns its redis-cluster:// URL; it is stopped when the
+// test ends.
+func StartRedisCluster(t testing.TB) string {
+	t.Helper()
+	required(t, "SWITCHYARD_TEST_REDIS_URL")
+	script, err := repoFile("scripts/redis-cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command(script, "up", dir).Output()
+	t.Cleanup(func() { _ = exec.Command(script, "down", dir).Run() })
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("start redis cluster: %v\n%s", err, stderr)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// repoFile finds a file of the repository from the test's working directory.
+func repoFile(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s not found above the working directory", rel)
+		}
+		dir = parent
+	}
+}
+
+// CloneDB copies a test database as it is now (CREATE DATABASE ... TEMPLATE), for
+// simulating a read replica that lags behind; the copy is dropped when the test ends.
+func CloneDB(t testing.TB, url string) string {
+	t.Helper()
+	base := required(t, "SWITCHYARD_TEST_DATABASE_URL")
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.TrimPrefix(u.Path, "/")
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// A template must have no other connections.
+	if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, src); err != nil {
+		t.Fatal(err)
+	}
+	name := "t_" + randomHex(8)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+src); err != nil {
+		admin.Close()
+		t.Fatalf("clone database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	})
+	u.Path = "/" + name
+	return u.String()
 }

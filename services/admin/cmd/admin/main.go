@@ -30,6 +30,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/healthcheck"
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/config"
@@ -115,15 +116,8 @@ func migrate(ctx context.Context, databaseURL, command string, stdout io.Writer)
 
 // redisClient connects with short deadlines, so a dead Redis costs milliseconds.
 func redisClient(url string) (redis.UniversalClient, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	opt.DialTimeout = 500 * time.Millisecond
-	opt.ReadTimeout = 500 * time.Millisecond
-	opt.WriteTimeout = 500 * time.Millisecond
-	opt.MaxRetries = 1
-	return redis.NewClient(opt), nil
+	return redisconn.Open(url, redisconn.Options{Dial: 500 * time.Millisecond, Read: 500 * time.Millisecond,
+		Write: 500 * time.Millisecond, MaxRetries: 1})
 }
 
 type redisPinger struct{ rdb redis.UniversalClient }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
 // Config is the admin service's configuration. Each field documents its variable.
@@ -37,7 +38,7 @@ func Load(getenv func(string) string) (Config, error) {
 	r := envconfig.New(getenv)
 	c := Config{
 		DatabaseURL:     r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
-		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db", "redis", "rediss"),
+		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
 		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8080"),
 		AdminToken:      getenv("ADMIN_TOKEN"),
 		JWTSecret:       getenv("JWT_SECRET"),

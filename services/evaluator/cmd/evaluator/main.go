@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/metrics"
 	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
 	"github.com/switchyard/switchyard/services/evaluator/internal/config"
@@ -67,25 +68,24 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 	}
 	log := logging.New(logOut, "evaluator", cfg.LogLevel, cfg.LogFormat)
 
-	store, err := postgres.Open(cfg.DatabaseURL, cfg.DBMaxConns)
+	store, err := postgres.Open(cfg.DatabaseURL, cfg.DatabaseReadURL, cfg.DBMaxConns)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	// Short deadlines: a dead Redis must cost milliseconds, not seconds.
+	ro := redisconn.Options{Dial: 200 * time.Millisecond, Read: cfg.RedisTimeout, Write: cfg.RedisTimeout, MaxRetries: -1, PoolSize: 64}
+	rdb, err := redisconn.Open(cfg.RedisURL, ro)
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	// Short deadlines: a dead Redis must cost milliseconds, not seconds.
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 200*time.Millisecond, cfg.RedisTimeout, cfg.RedisTimeout
-	opt.MaxRetries = -1
-	opt.PoolSize = 64
-	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	// The subscription blocks on reads, so it gets its own client without read deadlines.
-	subOpt := *opt
-	subOpt.ReadTimeout = -1
-	subRDB := redis.NewClient(&subOpt)
+	ro.Read = -1
+	subRDB, err := redisconn.Open(cfg.RedisURL, ro)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
 	defer subRDB.Close()
 
 	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: cfg.SnapshotMaxAge, RedisTimeout: cfg.RedisTimeout, LoadTimeout: cfg.DBTimeout})

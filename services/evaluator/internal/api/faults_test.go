@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
 )
@@ -233,5 +234,30 @@ func TestMissedMessages(t *testing.T) {
 	}
 	if !missed {
 		t.Skip("the listener always resubscribed before the announcement; nothing was missed")
+	}
+}
+
+// TestRedisCluster runs the evaluator on a real 3-node Redis Cluster: snapshots are
+// written back to it, and a change announced through it is served.
+func TestRedisCluster(t *testing.T) {
+	url := testinfra.StartRedisCluster(t)
+	h := newHarness(t, newDB(t), url, options{maxAge: time.Minute, keyTTL: time.Minute})
+	h.env.Flag(fixture.Bool("f", fixture.On()))
+	if _, v := h.ofrep("f", map[string]any{"targetingKey": "u"}); v != true {
+		t.Fatalf("value %v", v)
+	}
+	if _, version, err := rediscache.Load(t.Context(), h.rdb, h.env.ID); err != nil || version == 0 {
+		t.Fatalf("the snapshot was not written back to the cluster: %v", err)
+	}
+	v := h.env.SetConfig("f", fixture.Off())
+	if err := h.env.Publish(h.rdb, v); err != nil {
+		t.Fatal(err)
+	}
+	testinfra.Eventually(t, 5*time.Second, "the change through the cluster", func() bool {
+		_, got := h.ofrep("f", map[string]any{"targetingKey": "u"})
+		return got == false
+	})
+	if h.listener.Received.Load() == 0 {
+		t.Error("the invalidation did not arrive through the cluster")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
@@ -28,7 +29,7 @@ type harness struct {
 	t        testing.TB
 	env      *fixture.Env
 	store    *postgres.Store
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	cache    *snapshots.Cache
 	listener *snapshots.Listener
 	counter  *analytics.Counter
@@ -60,19 +61,20 @@ func newHarness(t testing.TB, dbURL, redisURL string, opt options) *harness {
 func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt options) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
-	store, err := postgres.Open(dbURL, 10)
+	store, err := postgres.Open(dbURL, "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, err := redis.ParseURL(redisURL)
+	ro := redisconn.Options{Dial: 100 * time.Millisecond, Read: 100 * time.Millisecond, Write: 100 * time.Millisecond, MaxRetries: -1}
+	rdb, err := redisconn.Open(redisURL, ro)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.MaxRetries = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond, -1
-	rdb := redis.NewClient(ro)
-	so := *ro
-	so.ReadTimeout = -1
-	sub := redis.NewClient(&so)
+	ro.Read = -1
+	sub, err := redisconn.Open(redisURL, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: opt.maxAge, RedisTimeout: 100 * time.Millisecond, LoadTimeout: time.Second})
 	auth := keys.New(store, opt.keyTTL, time.Second)
 	counter := analytics.New(log, 10_000)
@@ -102,7 +104,7 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 	return hs
 }
 
-type pinger struct{ rdb *redis.Client }
+type pinger struct{ rdb redis.UniversalClient }
 
 func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
 

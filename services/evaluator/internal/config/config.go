@@ -6,13 +6,17 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
 // Config is the evaluator's configuration. Each field documents its variable.
 type Config struct {
 	DatabaseURL string // DATABASE_URL, required
-	RedisURL    string // REDIS_URL, required
-	HTTPAddr    string // HTTP_ADDR, default 127.0.0.1:8081
+	// DATABASE_READ_URL, optional: a read replica for snapshots and key lookups; reads
+	// that find it behind fall back to DATABASE_URL.
+	DatabaseReadURL string
+	RedisURL        string // REDIS_URL, required
+	HTTPAddr        string // HTTP_ADDR, default 127.0.0.1:8081
 
 	SnapshotMaxAge  time.Duration // SNAPSHOT_MAX_AGE, default 30s: how long an in-process snapshot is trusted without a message
 	RedisTimeout    time.Duration // REDIS_TIMEOUT, default 100ms: deadline of each Redis call on the request path
@@ -32,7 +36,8 @@ func Load(getenv func(string) string) (Config, error) {
 	r := envconfig.New(getenv)
 	c := Config{
 		DatabaseURL:     r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
-		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db", "redis", "rediss"),
+		DatabaseReadURL: r.String("DATABASE_READ_URL", ""),
+		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
 		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8081"),
 		SnapshotMaxAge:  r.Duration("SNAPSHOT_MAX_AGE", 30*time.Second),
 		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
@@ -45,6 +50,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 256<<10, 1024),
 		LogLevel:        r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:       r.OneOf("LOG_FORMAT", "json", "json", "text"),
+	}
+	if c.DatabaseReadURL != "" {
+		r.URL("DATABASE_READ_URL", "postgres://user:password@replica:port/database", "postgres", "postgresql")
 	}
 	return c, r.Err()
 }

@@ -17,35 +17,68 @@ import (
 	"github.com/switchyard/switchyard/pkg/domain"
 )
 
-// Store reads what evaluation needs.
+// Store reads what evaluation needs, from a read replica when there is one, and writes
+// (analytics, key use) to the primary.
 type Store struct {
-	db  *gorm.DB
-	sql *sql.DB
+	db      *gorm.DB // the primary
+	sql     *sql.DB
+	read    *gorm.DB // the replica, or the primary
+	readSQL *sql.DB
 }
 
-// Open connects to PostgreSQL. It does not fail when the database is down: the
-// evaluator must start and serve from Redis then.
-func Open(url string, maxConns int) (*Store, error) {
+func open(url string, maxConns int) (*gorm.DB, *sql.DB, error) {
 	db, err := gorm.Open(gormpg.Open(url), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true,
 		DisableAutomaticPing: true})
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, sql: sqlDB}, nil
+	return db, sqlDB, nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.sql.Close() }
+// Open connects to the primary and, when readURL is set, to a read replica. It does not
+// fail when the database is down: the evaluator must start and serve from Redis then.
+func Open(url, readURL string, maxConns int) (*Store, error) {
+	db, sqlDB, err := open(url, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, sql: sqlDB, read: db, readSQL: sqlDB}
+	if readURL != "" {
+		if s.read, s.readSQL, err = open(readURL, maxConns); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.sql.PingContext(ctx) }
+func (s *Store) hasReplica() bool { return s.read != s.db }
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	if s.hasReplica() {
+		s.readSQL.Close()
+	}
+	return s.sql.Close()
+}
+
+// Ping checks that the database answers (the replica too, when there is one).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sql.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.hasReplica() {
+		return s.readSQL.PingContext(ctx)
+	}
+	return nil
+}
 
 type snapshotRow struct {
 	FlagID        string
@@ -65,10 +98,19 @@ type snapshotRow struct {
 
 // LoadSnapshot reads every active flag of an environment with its configuration, and
 // the environment's version, in one repeatable-read transaction so the version matches
-// the content.
-func (s *Store) LoadSnapshot(ctx context.Context, environmentID string) (domain.Snapshot, error) {
+// the content. It reads the replica, and the primary when the replica has not yet seen
+// minVersion (a version an invalidation announced).
+func (s *Store) LoadSnapshot(ctx context.Context, environmentID string, minVersion int64) (domain.Snapshot, error) {
+	snap, err := s.loadSnapshot(ctx, s.read, environmentID)
+	if s.hasReplica() && (err != nil || snap.Version < minVersion) {
+		return s.loadSnapshot(ctx, s.db, environmentID)
+	}
+	return snap, err
+}
+
+func (s *Store) loadSnapshot(ctx context.Context, db *gorm.DB, environmentID string) (domain.Snapshot, error) {
 	var snap domain.Snapshot
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var env struct {
 			ID         string
 			Key        string
@@ -124,11 +166,14 @@ type KeyInfo struct {
 var ErrUnknownKey = errors.New("unknown SDK key")
 
 // LookupSDKKey finds a key by its digest and notes that it was used (at most once a
-// minute per key, so lookups stay cheap).
+// minute per key, so lookups stay cheap). A key the replica does not know yet (just
+// created) is looked for on the primary.
 func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error) {
-	var k KeyInfo
-	if err := s.db.WithContext(ctx).Raw(`SELECT id, environment_id, expires_at, revoked_at FROM sdk_keys WHERE digest = ?`, digest).
-		Scan(&k).Error; err != nil {
+	k, err := lookupKey(ctx, s.read, digest)
+	if s.hasReplica() && (err != nil || k.ID == "") {
+		k, err = lookupKey(ctx, s.db, digest)
+	}
+	if err != nil {
 		return k, err
 	}
 	if k.ID == "" {
@@ -137,4 +182,10 @@ func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error
 	_ = s.db.WithContext(ctx).Exec(`UPDATE sdk_keys SET last_used_at = now() WHERE id = ?
 		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, k.ID).Error
 	return k, nil
+}
+
+func lookupKey(ctx context.Context, db *gorm.DB, digest []byte) (KeyInfo, error) {
+	var k KeyInfo
+	err := db.WithContext(ctx).Raw(`SELECT id, environment_id, expires_at, revoked_at FROM sdk_keys WHERE digest = ?`, digest).Scan(&k).Error
+	return k, err
 }

@@ -33,9 +33,10 @@ import (
 	"github.com/switchyard/switchyard/pkg/rediscache"
 )
 
-// Source loads snapshots from the database.
+// Source loads snapshots from the database; minVersion is the newest version announced
+// (a source reading a replica goes to the primary when the replica is behind it).
 type Source interface {
-	LoadSnapshot(ctx context.Context, environmentID string) (domain.Snapshot, error)
+	LoadSnapshot(ctx context.Context, environmentID string, minVersion int64) (domain.Snapshot, error)
 }
 
 // Options tune the cache.
@@ -144,7 +145,7 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 	}
 
 	dctx, cancel := context.WithTimeout(ctx, c.opt.LoadTimeout)
-	ds, err := c.src.LoadSnapshot(dctx, environmentID)
+	ds, err := c.src.LoadSnapshot(dctx, environmentID, floor)
 	cancel()
 	if err == nil {
 		c.Stats.DatabaseLoads.Add(1)

@@ -27,8 +27,8 @@ type pausing struct {
 	proceed chan struct{}
 }
 
-func (p *pausing) LoadSnapshot(ctx context.Context, env string) (domain.Snapshot, error) {
-	s, err := p.src.LoadSnapshot(ctx, env)
+func (p *pausing) LoadSnapshot(ctx context.Context, env string, minVersion int64) (domain.Snapshot, error) {
+	s, err := p.src.LoadSnapshot(ctx, env, minVersion)
 	p.once.Do(func() {
 		p.loaded <- s.Version
 		<-p.proceed
@@ -40,7 +40,7 @@ func setup(t testing.TB) (*fixture.Env, *postgres.Store, *redis.Client) {
 	t.Helper()
 	url := testinfra.PostgresDB(t)
 	env := fixture.New(t, url)
-	store, err := postgres.Open(url, 4)
+	store, err := postgres.Open(url, "", 4)
 	if err != nil {
 		t.Fatal(err)
 	}

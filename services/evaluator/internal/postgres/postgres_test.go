@@ -1,0 +1,47 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
+)
+
+// TestReadReplica reads from a replica that lags behind the primary (a copy taken
+// before the last change): snapshots come from the replica unless it has not seen the
+// version announced, and keys it does not know yet are found on the primary.
+func TestReadReplica(t *testing.T) {
+	ctx := context.Background()
+	primaryURL := testinfra.PostgresDB(t)
+	env := fixture.New(t, primaryURL)
+	old := env.Flag(fixture.Bool("f", fixture.On()))
+	env.DB.SetMaxIdleConns(0) // the clone ends other connections; hold none
+	replicaURL := testinfra.CloneDB(t, primaryURL)
+	env.DB.SetMaxIdleConns(2)
+	latest := env.SetConfig("f", fixture.Off())
+	fresh := env.NewKey(nil)
+
+	s, err := postgres.Open(primaryURL, replicaURL, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	snap, err := s.LoadSnapshot(ctx, env.ID, 0)
+	if err != nil || snap.Version != old {
+		t.Fatalf("read from the replica: version %d %v, want %d", snap.Version, err, old)
+	}
+	snap, err = s.LoadSnapshot(ctx, env.ID, latest)
+	if err != nil || snap.Version != latest || snap.Flags[0].Config.Enabled != true || snap.Flags[0].Config.Default.Variant != "off" {
+		t.Fatalf("behind the announced version, read the primary: %+v %v", snap, err)
+	}
+	d := sha256.Sum256([]byte(fresh))
+	if k, err := s.LookupSDKKey(ctx, d[:]); err != nil || k.EnvironmentID != env.ID {
+		t.Fatalf("a key the replica does not know yet: %+v %v", k, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}

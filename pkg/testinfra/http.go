@@ -15,6 +15,9 @@ type Client struct {
 	T    testing.TB
 	URL  string // base URL
 	Auth string // the Authorization header sent by default
+	// Check, when set, sees every response; an error fails the test (the harnesses
+	// validate responses against the OpenAPI document this way).
+	Check func(req *http.Request, r Response) error
 }
 
 // Response is a service's answer.
@@ -87,7 +90,13 @@ func (c *Client) Do(method, path string, body any, headers ...string) Response {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	return Response{Status: res.StatusCode, Header: res.Header, Body: raw}
+	r := Response{Status: res.StatusCode, Header: res.Header, Body: raw}
+	if c.Check != nil {
+		if err := c.Check(req, r); err != nil {
+			c.T.Errorf("response does not match the OpenAPI document: %v", err)
+		}
+	}
+	return r
 }
 
 // Must is Do, failing the test unless the status is want.

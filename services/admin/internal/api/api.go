@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	_ "embed"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -15,9 +16,16 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/openapi"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
+
+//go:embed openapi.yaml
+var spec []byte
+
+// Document returns the admin API's OpenAPI document.
+func Document() (*openapi.Doc, error) { return openapi.Load(spec) }
 
 // Checker is a dependency readiness depends on.
 type Checker interface {
@@ -63,6 +71,12 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 		e.Use(opt.Metrics)
 	}
 	e.Use(recoverer(log), httpapi.BodyLimit(opt.MaxBodyBytes))
+
+	doc, err := Document()
+	if err != nil {
+		panic(err) // the embedded document is part of the build; tests load it
+	}
+	doc.Register(e)
 
 	e.GET("/healthz", a.healthz)
 	if opt.MetricsHandler != nil {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
@@ -71,15 +74,17 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 		AccountLimit: auth.NewLimiter(5, time.Minute), AddressLimit: auth.NewLimiter(1000, time.Minute),
 	})
 	svc := service.New(log, store, worker, hasher, auth.NewToken)
+	reg := metrics.NewRegistry()
 	h := api.New(log, svc, api.Options{Auth: authn, MaxBodyBytes: 64 << 10,
-		Ready: map[string]api.Checker{"postgres": store, "redis": pinger{rdb}}})
+		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
+		Metrics: metrics.NewHTTP(reg, "admin").Middleware(), MetricsHandler: metrics.Handler(reg)})
 	srv := httptest.NewServer(h)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); worker.Run(wctx) }()
 	var once sync.Once
-	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + token}, t: t, dbURL: dbURL, redisURL: redisURL, store: store, rdb: rdb, worker: worker, srv: srv}
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + token, Check: validate(t)}, t: t, dbURL: dbURL, redisURL: redisURL, store: store, rdb: rdb, worker: worker, srv: srv}
 	hs.stop = func() {
 		once.Do(func() {
 			srv.Close()
@@ -165,5 +170,20 @@ func (h *harness) login(email string) string {
 
 // as returns a client acting with another credential.
 func (h *harness) as(credential string) *testinfra.Client {
-	return &testinfra.Client{T: h.t, URL: h.srv.URL, Auth: "Bearer " + credential}
+	return &testinfra.Client{T: h.t, URL: h.srv.URL, Auth: "Bearer " + credential, Check: h.Check}
+}
+
+// validate checks responses against the OpenAPI document.
+func validate(t *testing.T) func(*http.Request, testinfra.Response) error {
+	doc, err := api.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := openapitest.NewValidator(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(req *http.Request, r testinfra.Response) error {
+		return v.Validate(req, r.Status, r.Header, r.Body)
+	}
 }

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,7 +22,18 @@ import (
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
 	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/openapi"
 )
+
+//go:embed openapi.yaml
+var spec []byte
+
+// Document returns the evaluator's OpenAPI document.
+func Document() (*openapi.Doc, error) { return openapi.Load(spec) }
+
+// Wildcards are the path prefixes under which a flag key, "/" and all, is one
+// parameter.
+var Wildcards = []string{"/api/v1/evaluate/", "/ofrep/v1/evaluate/flags/"}
 
 // Snapshots gives the compiled snapshot of an environment.
 type Snapshots interface {
@@ -73,6 +85,12 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 		e.Use(opt.Metrics)
 	}
 	e.Use(httpapi.BodyLimit(opt.MaxBodyBytes))
+
+	doc, err := Document()
+	if err != nil {
+		panic(err) // the embedded document is part of the build; tests load it
+	}
+	doc.Register(e)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	if opt.MetricsHandler != nil {

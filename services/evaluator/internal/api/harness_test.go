@@ -12,6 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
@@ -88,8 +90,10 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); l.Run(ctx) }()
+	reg := metrics.NewRegistry()
 	h := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: 64 << 10,
-		Ready: map[string]api.Checker{"postgres": store, "redis": pinger{rdb}}})
+		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
+		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -99,7 +103,7 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 		rdb.Close()
 		store.Close()
 	})
-	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key}, t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key, Check: validate(t)}, t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
 	testinfra.Eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
 	return hs
 }
@@ -120,3 +124,18 @@ func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {
 
 // newDB returns a fresh database on the shared test server.
 func newDB(t testing.TB) string { return testinfra.PostgresDB(t) }
+
+// validate checks responses against the OpenAPI document.
+func validate(t testing.TB) func(*http.Request, testinfra.Response) error {
+	doc, err := api.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := openapitest.NewValidator(doc, api.Wildcards...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(req *http.Request, r testinfra.Response) error {
+		return v.Validate(req, r.Status, r.Header, r.Body)
+	}
+}

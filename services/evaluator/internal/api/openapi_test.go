@@ -1,0 +1,39 @@
+package api_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/api"
+)
+
+// TestOpenAPIRoutes: every registered route is documented and every documented
+// operation is served.
+func TestOpenAPIRoutes(t *testing.T) {
+	doc, err := api.Document()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.NewRegistry()
+	e := api.New(slog.New(slog.DiscardHandler), nil, nil, nil, api.Options{MaxBodyBytes: 1 << 20,
+		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
+	if diff := doc.CheckRoutes(e.Routes()); len(diff) > 0 {
+		t.Errorf("the document and the routes differ:\n%s", strings.Join(diff, "\n"))
+	}
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
+	if !strings.Contains(string(h.Must(200, "GET", "/openapi.json", nil, "Authorization", "").Body), `"OFREP single flag evaluation"`) {
+		t.Error("openapi.json lacks OFREP")
+	}
+	if !strings.Contains(string(h.Must(200, "GET", "/docs", nil, "Authorization", "").Body), "/ofrep/v1/evaluate/flags/{key}") {
+		t.Error("/docs lacks OFREP")
+	}
+	if !strings.Contains(string(h.Must(200, "GET", "/metrics", nil, "Authorization", "").Body), "switchyard_evaluator_http_requests_total") {
+		t.Error("/metrics lacks the request counter")
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	iofs "io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,11 +56,34 @@ func (o object) labels(path ...string) map[string]string {
 	return out
 }
 
-// build renders a kustomization the way kubectl apply -k does.
+// build renders a kustomization the way kubectl apply -k does, over an in-memory copy
+// of deployments/k8s where each secrets.env.example also stands as the secrets.env an
+// operator writes (and git ignores).
 func build(t *testing.T, dir string) []object {
 	t.Helper()
+	fs := filesys.MakeFsInMemory()
+	top := filepath.Join(root(t), "deployments", "k8s")
+	err := filepath.WalkDir(top, func(path string, d iofs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := fs.WriteFile(path, data); err != nil {
+			return err
+		}
+		if strings.HasSuffix(path, "/secrets.env.example") {
+			return fs.WriteFile(strings.TrimSuffix(path, ".example"), data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(root(t), dir))
+	res, err := k.Run(fs, filepath.Join(root(t), dir))
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}

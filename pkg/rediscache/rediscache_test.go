@@ -47,6 +47,17 @@ func TestContractOnCluster(t *testing.T) {
 	}
 }
 
+// TestContractOnSentinel runs the contract through a real Sentinel, which names the
+// primary the client then talks to.
+func TestContractOnSentinel(t *testing.T) {
+	rdb, err := redisconn.Open(testinfra.StartRedisSentinel(t), redisconn.Options{Dial: time.Second, Read: time.Second, Write: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	contract(t, rdb)
+}
+
 func contract(t *testing.T, rdb redis.UniversalClient) {
 	ctx := context.Background()
 	env := envID()

@@ -246,3 +246,27 @@ func CloneDB(t testing.TB, url string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// StartRedisSentinel starts a private Redis primary and one Sentinel monitoring it as
+// "switchyard", both on free loopback ports, and returns the redis-sentinel:// URL that
+// finds the primary through the Sentinel. Both stop when the test ends.
+func StartRedisSentinel(t testing.TB) string {
+	t.Helper()
+	primary := StartRedis(t)
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := filepath.Join(dir, "sentinel.conf") // Sentinel rewrites its configuration file
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor switchyard 127.0.0.1 %d 1\n"+
+		"sentinel down-after-milliseconds switchyard 2000\n", port, dir, primary.port)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("redis-server", conf, "--sentinel", "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis sentinel: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	Eventually(t, 10*time.Second, "sentinel on "+addr, func() bool { return ping(addr) })
+	return "redis-sentinel://" + addr + "?master_name=switchyard"
+}

@@ -7,16 +7,16 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
 	"time"
+
+	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
 )
 
 func main() {
@@ -29,7 +29,7 @@ func main() {
 	writes := flag.Int("writes", 200, "number of writes to measure")
 	timeout := flag.Duration("timeout", 5*time.Second, "longest wait for one change")
 	flag.Parse()
-	if err := run(*admin, *token, *evaluator, *key, *project, *env, *writes, *timeout); err != nil {
+	if err := run(context.Background(), *admin, *token, *evaluator, *key, *project, *env, *writes, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "propagation:", err)
 		os.Exit(1)
 	}
@@ -37,76 +37,44 @@ func main() {
 
 const probe = "propagation-probe"
 
-var client = &http.Client{Timeout: 10 * time.Second}
-
-func call(method, url, auth string, body any, extra ...string) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+auth)
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(extra); i += 2 {
-		req.Header.Set(extra[i], extra[i+1])
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	return res.StatusCode, raw, err
-}
-
-func run(admin, token, evaluator, key, project, env string, writes int, timeout time.Duration) error {
+func run(ctx context.Context, adminURL, token, evaluatorURL, key, project, env string, writes int, timeout time.Duration) error {
 	if token == "" {
 		return errors.New("an admin token (-token or $ADMIN_TOKEN) is needed")
 	}
-	base := admin + "/api/v1/projects/" + project
+	admin := adminclient.New(adminURL, token)
 	if key == "" {
-		status, body, err := call("POST", base+"/environments/"+env+"/sdk-keys", token, map[string]any{"name": "propagation measurement"})
-		var created struct{ Key string }
-		if err != nil || status != 201 || json.Unmarshal(body, &created) != nil {
-			return fmt.Errorf("create an SDK key: %d %s %v", status, body, err)
+		var err error
+		if key, err = admin.SDKKey(ctx, project, env, "propagation measurement"); err != nil {
+			return err
 		}
-		key = created.Key
 	}
-	status, body, err := call("POST", base+"/flags", token, map[string]any{"key": probe, "kind": "boolean",
-		"description": "Flipped by the propagation measurement"})
-	if err != nil || (status != 201 && status != 409) {
-		return fmt.Errorf("create the probe flag: %d %s %v", status, body, err)
+	if err := admin.EnsureFlag(ctx, project, map[string]any{"key": probe, "kind": "boolean",
+		"description": "Flipped by the propagation measurement"}); err != nil {
+		return err
 	}
-	cfg := base + "/flags/" + probe + "/environments/" + env
-	status, body, err = call("PUT", cfg, token, map[string]any{"enabled": true, "default": map[string]any{"variant": "on"}, "off_variant": "off"},
-		"If-Match", "*")
-	if err != nil || status != 200 {
-		return fmt.Errorf("configure the probe flag: %d %s %v", status, body, err)
+	if _, err := admin.Configure(ctx, project, probe, env, map[string]any{"enabled": true,
+		"default": map[string]any{"variant": "on"}, "off_variant": "off"}); err != nil {
+		return err
 	}
+	evaluator := adminclient.New(evaluatorURL, key)
 	served := func() (bool, error) {
-		status, body, err := call("POST", evaluator+"/ofrep/v1/evaluate/flags/"+probe, key, map[string]any{"context": map[string]any{"targetingKey": "probe"}})
+		status, r, err := evaluator.OFREP(ctx, probe, map[string]any{"targetingKey": "probe"})
 		if err != nil {
 			return false, err
 		}
-		if status != 200 {
-			return false, fmt.Errorf("evaluator answered %d: %s", status, body)
+		if status != http.StatusOK {
+			return false, fmt.Errorf("evaluator answered %d: %s", status, r.ErrorCode)
 		}
-		var r struct{ Value bool }
-		err = json.Unmarshal(body, &r)
-		return r.Value, err
+		v, _ := r.Value.(bool)
+		return v, nil
 	}
+	toggle := "/api/v1/projects/" + project + "/flags/" + probe + "/environments/" + env + "/toggle"
 	var lat []time.Duration
 	missed := 0
-	want := false
 	for i := range writes {
-		want = i%2 == 1
-		status, body, err := call("POST", cfg+"/toggle", token, map[string]any{"enabled": want})
-		if err != nil || status != 200 {
-			return fmt.Errorf("write %d: %d %s %v", i, status, body, err)
+		want := i%2 == 1
+		if err := admin.Expect(ctx, nil, http.MethodPost, toggle, map[string]any{"enabled": want}, http.StatusOK); err != nil {
+			return fmt.Errorf("write %d: %w", i, err)
 		}
 		start := time.Now()
 		for {

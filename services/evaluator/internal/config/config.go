@@ -17,6 +17,9 @@ type Config struct {
 	DatabaseReadURL string
 	RedisURL        string // REDIS_URL, required
 	HTTPAddr        string // HTTP_ADDR, default 127.0.0.1:8081
+	// PPROF_ADDR, optional: where to serve net/http/pprof, apart from the public port
+	// (keep it on loopback).
+	PprofAddr string
 
 	SnapshotMaxAge  time.Duration // SNAPSHOT_MAX_AGE, default 30s: how long an in-process snapshot is trusted without a message
 	RedisTimeout    time.Duration // REDIS_TIMEOUT, default 100ms: deadline of each Redis call on the request path
@@ -50,6 +53,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 256<<10, 1024),
 		LogLevel:        r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:       r.OneOf("LOG_FORMAT", "json", "json", "text"),
+	}
+	if c.PprofAddr = r.String("PPROF_ADDR", ""); c.PprofAddr != "" {
+		r.Addr("PPROF_ADDR", "")
 	}
 	if c.DatabaseReadURL != "" {
 		r.URL("DATABASE_READ_URL", "postgres://user:password@replica:port/database", "postgres", "postgresql")

@@ -17,7 +17,7 @@ func TestLoad(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 	for key, value := range map[string]string{"DATABASE_URL": "", "REDIS_URL": "http://x", "SNAPSHOT_MAX_AGE": "soon",
-		"ANALYTICS_MAX_SERIES": "3", "HTTP_ADDR": "nope", "LOG_FORMAT": "xml"} {
+		"ANALYTICS_MAX_SERIES": "3", "HTTP_ADDR": "nope", "LOG_FORMAT": "xml", "PPROF_ADDR": "6060"} {
 		m := map[string]string{}
 		for k, v := range good {
 			m[k] = v

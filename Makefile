@@ -4,7 +4,7 @@ GO ?= go
 MODULES := pkg services/admin services/evaluator migrations deployments
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
-.PHONY: test lint unit bench run fuzz work
+.PHONY: test lint unit bench chaos run fuzz work
 
 ## test: the whole suite: formatting, vet in every module on its own, and every test,
 ## integration tests included, against the real PostgreSQL and Redis that scripts/test
@@ -21,11 +21,17 @@ lint:
 unit:
 	scripts/test $(PACKAGES)
 
-## bench: the Go benchmarks (engine, cache levels, HTTP handlers) five times each,
-## then the propagation measurement (p50/p99 over 200 writes)
+## bench: the Go benchmarks (engine, compile, cache levels, handlers), then wrk load
+## runs against the evaluator and an HTTP floor, memory with 10,000 flags, and
+## propagation; the report goes to .data/bench/report.md (see docs/BENCHMARKS.md)
 bench:
-	RACE=0 scripts/test -run '^$$' -bench . -benchmem -count 5 ./pkg/... ./services/evaluator/...
-	scripts/propagation
+	scripts/bench
+
+## chaos: admin + two evaluators under mixed load while Redis, PostgreSQL, one
+## evaluator and the admin are stopped and restarted; fails when a check does
+## (see docs/RELIABILITY.md)
+chaos:
+	scripts/chaos
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 FUZZTIME ?= 30s

@@ -1,12 +1,13 @@
 # Shared by scripts/propagation, scripts/bench and scripts/chaos (source it; not a
-# command): the test profile's PostgreSQL and Redis, a fresh database, and the services
-# built into bin/ and started on free loopback ports. Everything started here is
-# stopped by the EXIT trap, and only that.
+# command): the PostgreSQL and Redis of the stack profile $PROFILE (default test), a
+# fresh database, and the services built into bin/ and started on free loopback ports.
+# Everything started here is stopped by the EXIT trap, and only that.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+profile=${PROFILE:-test}
 
-status=$(scripts/stack status test || true)
+status=$(scripts/stack status "$profile" || true)
 had_pg=$(grep -c '^postgres: running' <<<"$status" || true)
 had_redis=$(grep -c '^redis: running' <<<"$status" || true)
 pids=()
@@ -15,14 +16,14 @@ lib_cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "$db" ] && psql "$base_url" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  [ "$had_redis" = 1 ] || scripts/stack down test redis
-  [ "$had_pg" = 1 ] || scripts/stack down test postgres
+  [ "$had_redis" = 1 ] || scripts/stack down "$profile" redis
+  [ "$had_pg" = 1 ] || scripts/stack down "$profile" postgres
 }
 trap lib_cleanup EXIT
-scripts/stack up test
-eval "$(scripts/stack env test)"
+scripts/stack up "$profile"
+eval "$(scripts/stack env "$profile")"
 base_url=$DATABASE_URL
-log_dir=.data/test
+log_dir=.data/$profile
 mkdir -p "$log_dir" bin
 
 # free_port P: the first port from P up that nothing listens on.

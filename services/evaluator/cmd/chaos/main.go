@@ -215,4 +215,3 @@ func setup(ctx context.Context, ac *adminclient.Client) (string, error) {
 	}
 	return ac.SDKKey(ctx, project, env, "chaos")
 }
-

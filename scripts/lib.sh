@@ -49,7 +49,7 @@ fresh_db() {
   db="$1_$$"
   psql "$base_url" -qc "CREATE DATABASE $db" >/dev/null
   export DATABASE_URL=${base_url/\/switchyard\?//$db?}
-  export REDIS_URL LOG_LEVEL=${LOG_LEVEL:-warn}
+  export REDIS_URL LOG_LEVEL=${LOG_LEVEL:-info}
   ADMIN_TOKEN=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export ADMIN_TOKEN JWT_SECRET

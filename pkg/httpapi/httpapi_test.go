@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -146,5 +150,75 @@ func TestCursor(t *testing.T) {
 	}
 	if _, err := DecodeCursor("!!!"); !slices.Contains([]string{"cursor"}, domain.ErrorFields(err)[0].Field) {
 		t.Errorf("bad cursor: %v", err)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	e := echo.New()
+	var seen []string
+	h := RequestID()(func(c echo.Context) error {
+		seen = append(seen, RequestIDOf(c))
+		return c.NoContent(http.StatusNoContent)
+	})
+	tests := []struct {
+		name, sent string
+		adopted    bool
+	}{
+		{"sane id adopted", "trace-42.a:b_c", true},
+		{"none sent", "", false},
+		{"unsafe characters", "a b\n", false},
+		{"too long", strings.Repeat("a", 129), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.sent != "" {
+				req.Header.Set(HeaderRequestID, tt.sent)
+			}
+			rec := httptest.NewRecorder()
+			if err := h(e.NewContext(req, rec)); err != nil {
+				t.Fatal(err)
+			}
+			got := rec.Header().Get(HeaderRequestID)
+			if got != seen[len(seen)-1] {
+				t.Fatalf("header %q, context %q", got, seen[len(seen)-1])
+			}
+			if tt.adopted != (got == tt.sent) || !validRequestID(got) {
+				t.Fatalf("sent %q, got %q", tt.sent, got)
+			}
+		})
+	}
+	ids := map[string]bool{}
+	for range 1000 {
+		id := newRequestID()
+		if len(id) != 24 || ids[id] {
+			t.Fatalf("request id %q: wrong length or repeated", id)
+		}
+		ids[id] = true
+	}
+}
+
+func TestAccessLogLevels(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := echo.New()
+	for _, tt := range []struct {
+		status int
+		logged string // the level of the line, or "" when none is written at Info
+	}{{200, ""}, {404, "INFO"}, {503, "WARN"}} {
+		buf.Reset()
+		h := AccessLog(log, slog.LevelDebug)(func(c echo.Context) error { return c.NoContent(tt.status) })
+		req := httptest.NewRequest(http.MethodGet, "/x", nil)
+		req.Header.Set("Authorization", "Bearer secret-token")
+		if err := h(e.NewContext(req, httptest.NewRecorder())); err != nil {
+			t.Fatal(err)
+		}
+		line := buf.String()
+		if tt.logged == "" && line != "" || tt.logged != "" && !strings.Contains(line, `"level":"`+tt.logged+`"`) {
+			t.Errorf("status %d logged %q, want level %q", tt.status, line, tt.logged)
+		}
+		if strings.Contains(line, "secret-token") {
+			t.Errorf("the credential was logged: %s", line)
+		}
 	}
 }

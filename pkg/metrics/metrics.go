@@ -6,6 +6,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,28 @@ func Handler(reg *prometheus.Registry) http.Handler {
 type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	cache    sync.Map // route, method and status → *series: label lookups hash on every call
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+func (h *HTTP) series(route, method string, status int) *series {
+	k := seriesKey{route, method, status}
+	if s, ok := h.cache.Load(k); ok {
+		return s.(*series)
+	}
+	s := &series{requests: h.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+		duration: h.duration.WithLabelValues(route, method)}
+	actual, _ := h.cache.LoadOrStore(k, s)
+	return actual.(*series)
 }
 
 // NewHTTP registers the request metrics of a service.
@@ -67,9 +90,9 @@ func (h *HTTP) Middleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
-			method := c.Request().Method
-			h.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().Status)).Inc()
-			h.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+			s := h.series(route, c.Request().Method, c.Response().Status)
+			s.requests.Inc()
+			s.duration.Observe(time.Since(start).Seconds())
 			return nil
 		}
 	}

@@ -66,7 +66,7 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
 	e.JSONSerializer = httpapi.JSONSerializer{}
-	e.Use(httpapi.RequestID(), httpapi.AccessLog(log))
+	e.Use(httpapi.RequestID(), httpapi.AccessLog(log, slog.LevelInfo))
 	if opt.Metrics != nil {
 		e.Use(opt.Metrics)
 	}

@@ -80,7 +80,7 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.errorHandler(httpapi.ErrorHandler(log))
 	e.JSONSerializer = httpapi.JSONSerializer{}
-	e.Use(httpapi.RequestID(), httpapi.AccessLog(log))
+	e.Use(httpapi.RequestID(), httpapi.AccessLog(log, slog.LevelDebug))
 	if opt.Metrics != nil {
 		e.Use(opt.Metrics)
 	}
@@ -276,7 +276,7 @@ func (a *API) evaluateOne(c echo.Context) error {
 	if r.ErrorCode == eval.ErrFlagNotFound {
 		status = http.StatusNotFound
 	}
-	return c.JSON(status, v)
+	return c.JSONBlob(status, v.appendJSON(make([]byte, 0, 160)))
 }
 
 func (a *API) readyz(c echo.Context) error {

@@ -16,11 +16,17 @@ import (
 // OFREP 0.3.0: https://github.com/open-feature/protocol (service/openapi.yaml).
 
 type ofrepSuccess struct {
-	Key      string         `json:"key"`
-	Value    any            `json:"value"`
-	Reason   string         `json:"reason"`
-	Variant  string         `json:"variant,omitempty"`
-	Metadata map[string]any `json:"metadata"`
+	Key      string        `json:"key"`
+	Value    any           `json:"value"`
+	Reason   string        `json:"reason"`
+	Variant  string        `json:"variant,omitempty"`
+	Metadata ofrepMetadata `json:"metadata"`
+}
+
+// ofrepMetadata is the flag metadata of an answer.
+type ofrepMetadata struct {
+	EnvironmentVersion int64  `json:"environmentVersion"`
+	RuleID             string `json:"ruleId,omitempty"`
 }
 
 type ofrepError struct {
@@ -77,11 +83,8 @@ func ofrepResult(r eval.Result, version int64) (int, any) {
 	default:
 		return http.StatusInternalServerError, ofrepError{Key: r.Key, ErrorCode: "GENERAL", ErrorDetails: "the flag's configuration cannot be evaluated"}
 	}
-	md := map[string]any{"environmentVersion": version}
-	if r.RuleID != "" {
-		md["ruleId"] = r.RuleID
-	}
-	return http.StatusOK, ofrepSuccess{Key: r.Key, Value: r.Value, Reason: string(r.Reason), Variant: r.Variant, Metadata: md}
+	return http.StatusOK, ofrepSuccess{Key: r.Key, Value: r.Value, Reason: string(r.Reason), Variant: r.Variant,
+		Metadata: ofrepMetadata{EnvironmentVersion: version, RuleID: r.RuleID}}
 }
 
 // ofrepSingle answers POST /ofrep/v1/evaluate/flags/{key}; the key may hold "/".
@@ -99,6 +102,9 @@ func (a *API) ofrepSingle(c echo.Context) error {
 	r := snap.Evaluate(key, &ctx)
 	a.counter.Add(environment(c), r)
 	status, body := ofrepResult(r, snap.Version)
+	if ok, isOK := body.(ofrepSuccess); isOK {
+		return c.JSONBlob(status, ok.appendJSON(make([]byte, 0, 192)))
+	}
 	return c.JSON(status, body)
 }
 

@@ -51,22 +51,45 @@ func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) 
 	return ConfigState{Flag: f, Environment: e.domain(), Config: c}, nil
 }
 
-// environmentFlags returns every flag of the environment's project with its
-// configuration there, by flag key: what prerequisites are validated against.
-func environmentFlags(tx *gorm.DB, projectID, envID string) (map[string]domain.FlagConfig, error) {
+// Prerequisites loads the flags reachable from keys through prerequisites, at any
+// depth, each with its configuration in the environment, by flag key: what a new
+// configuration's prerequisites are validated against. A configuration write reads
+// this closure, not the whole project, so its cost does not grow with the project.
+type Prerequisites func(keys ...string) (map[string]domain.FlagConfig, error)
+
+func prerequisiteClosure(tx *gorm.DB, projectID, envID string, keys []string) (map[string]domain.FlagConfig, error) {
+	out := map[string]domain.FlagConfig{}
+	if len(keys) == 0 {
+		return out, nil
+	}
 	var flags []flagRow
-	if err := tx.Where("project_id = ?", projectID).Find(&flags).Error; err != nil {
-		return nil, err
+	if err := tx.Raw(`
+		WITH RECURSIVE reach(id) AS (
+			SELECT id FROM flags WHERE project_id = ? AND key IN ?
+			UNION
+			SELECT pf.id FROM reach r
+			JOIN flag_configs c ON c.flag_id = r.id AND c.environment_id = ?
+			CROSS JOIN LATERAL jsonb_array_elements(c.prerequisites) p
+			JOIN flags pf ON pf.project_id = ? AND pf.key = p->>'flag'
+		)
+		SELECT f.* FROM flags f JOIN reach USING (id)`, projectID, keys, envID, projectID).Scan(&flags).Error; err != nil {
+		return nil, fmt.Errorf("prerequisites: %w", err)
+	}
+	if len(flags) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(flags))
+	for i, f := range flags {
+		ids[i] = f.ID
 	}
 	var configs []configRow
-	if err := tx.Where("environment_id = ?", envID).Find(&configs).Error; err != nil {
+	if err := tx.Where("environment_id = ? AND flag_id IN ?", envID, ids).Find(&configs).Error; err != nil {
 		return nil, err
 	}
 	byFlag := make(map[string]configRow, len(configs))
 	for _, c := range configs {
 		byFlag[c.FlagID] = c
 	}
-	out := make(map[string]domain.FlagConfig, len(flags))
 	for _, fr := range flags {
 		f, err := fr.domain()
 		if err != nil {
@@ -84,11 +107,11 @@ func environmentFlags(tx *gorm.DB, projectID, envID string) (map[string]domain.F
 }
 
 // UpdateConfig replaces a flag's configuration in one environment with what fn returns
-// for the current one. fn also sees every flag of the environment, to validate
-// prerequisites. The environment is locked first, so concurrent writers queue; the
+// for the current one. fn can load the flags its prerequisites reach, to validate
+// them. The environment is locked first, so concurrent writers queue; the
 // stored version increments by one. action names the change in the audit trail.
 func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string,
-	fn func(cur ConfigState, env map[string]domain.FlagConfig) (domain.Config, error)) (ConfigState, error) {
+	fn func(cur ConfigState, prerequisites Prerequisites) (domain.Config, error)) (ConfigState, error) {
 	var out ConfigState
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		p, err := s.projectByKey(tx, projectKey)
@@ -121,12 +144,10 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		if err := tx.Take(&e, "id = ?", e.ID).Error; err != nil { // the bumped version
 			return err
 		}
-		env, err := environmentFlags(tx, p.ID, e.ID)
-		if err != nil {
-			return err
-		}
 		state := ConfigState{Flag: f, Environment: e.domain(), Config: cur}
-		next, err := fn(state, env)
+		next, err := fn(state, func(keys ...string) (map[string]domain.FlagConfig, error) {
+			return prerequisiteClosure(tx, p.ID, e.ID, keys)
+		})
 		if err != nil {
 			return err
 		}

@@ -127,12 +127,20 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 	}
 	fillRuleIDs(cfg.Rules)
 	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey,
-		func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error) {
+		func(cur postgres.ConfigState, prerequisites postgres.Prerequisites) (domain.Config, error) {
 			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
 				return cfg, err
 			}
 			if check && cur.Config.Version != expected {
 				return cfg, conflict(expected, cur.Config.Version)
+			}
+			keys := make([]string, len(cfg.Prerequisites))
+			for i, p := range cfg.Prerequisites {
+				keys[i] = p.Flag
+			}
+			env, err := prerequisites(keys...)
+			if err != nil {
+				return cfg, err
 			}
 			return cfg, validate.Config(cur.Flag, cfg, env)
 		})
@@ -150,7 +158,7 @@ func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagK
 		return postgres.ConfigState{}, err
 	}
 	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigToggle, projectKey, flagKey, envKey,
-		func(cur postgres.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
+		func(cur postgres.ConfigState, _ postgres.Prerequisites) (domain.Config, error) {
 			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
 				return cur.Config, err
 			}

@@ -41,7 +41,7 @@ type Store interface {
 
 	Config(ctx context.Context, projectKey, flagKey, envKey string) (postgres.ConfigState, error)
 	UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string,
-		fn func(cur postgres.ConfigState, env map[string]domain.FlagConfig) (domain.Config, error)) (postgres.ConfigState, error)
+		fn func(cur postgres.ConfigState, prerequisites postgres.Prerequisites) (domain.Config, error)) (postgres.ConfigState, error)
 
 	Audit(ctx context.Context, f domain.AuditFilter, page domain.Page) ([]domain.AuditEntry, string, error)
 	Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error)

@@ -24,6 +24,15 @@ type Options struct {
 	PoolSize          int           // 0: go-redis's default
 }
 
+// apply sets a client's deadlines, retries and pool (the three go-redis option types
+// name them alike but share no type).
+func (o Options) apply(dial, read, write *time.Duration, retries, pool *int) {
+	*dial, *read, *write, *retries = o.Dial, o.Read, o.Write, o.MaxRetries
+	if o.PoolSize > 0 {
+		*pool = o.PoolSize
+	}
+}
+
 // Schemes lists the accepted URL schemes.
 var Schemes = []string{"redis", "rediss", "redis-cluster", "rediss-cluster", "redis-sentinel", "rediss-sentinel"}
 
@@ -41,10 +50,7 @@ func Open(url string, o Options) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster url %q: %w", redact(url), err)
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = o.Dial, o.Read, o.Write, o.MaxRetries
-		if o.PoolSize > 0 {
-			opt.PoolSize = o.PoolSize
-		}
+		o.apply(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.PoolSize)
 		return redis.NewClusterClient(opt), nil
 	case strings.HasSuffix(scheme, "-sentinel"):
 		opt, err := redis.ParseFailoverURL(plain)
@@ -54,20 +60,14 @@ func Open(url string, o Options) (redis.UniversalClient, error) {
 		if opt.MasterName == "" {
 			return nil, fmt.Errorf("redis sentinel url %q: master_name is required", redact(url))
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = o.Dial, o.Read, o.Write, o.MaxRetries
-		if o.PoolSize > 0 {
-			opt.PoolSize = o.PoolSize
-		}
+		o.apply(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.PoolSize)
 		return redis.NewFailoverClient(opt), nil
 	case scheme == "redis" || scheme == "rediss":
 		opt, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, fmt.Errorf("redis url %q: %w", redact(url), err)
 		}
-		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = o.Dial, o.Read, o.Write, o.MaxRetries
-		if o.PoolSize > 0 {
-			opt.PoolSize = o.PoolSize
-		}
+		o.apply(&opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.MaxRetries, &opt.PoolSize)
 		return redis.NewClient(opt), nil
 	}
 	return nil, fmt.Errorf("redis url %q: scheme %q is not one of %s", redact(url), scheme, strings.Join(Schemes, ", "))

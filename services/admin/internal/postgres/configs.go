@@ -28,11 +28,7 @@ type ConfigState struct {
 func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) (ConfigState, error) {
 	var out ConfigState
 	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
-	if err != nil {
-		return out, translate(err)
-	}
-	e, err := s.environmentByKey(db, p.ID, projectKey, envKey, false)
+	p, e, err := s.projectEnvironment(db, projectKey, envKey, false)
 	if err != nil {
 		return out, translate(err)
 	}
@@ -114,11 +110,7 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 	fn func(cur ConfigState, prerequisites Prerequisites) (domain.Config, error)) (ConfigState, error) {
 	var out ConfigState
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
-		if err != nil {
-			return err
-		}
-		e, err := s.environmentByKey(tx, p.ID, projectKey, envKey, false)
+		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}

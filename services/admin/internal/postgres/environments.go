@@ -25,6 +25,17 @@ func (s *Store) environmentByKey(tx *gorm.DB, projectID, projectKey, key string,
 	return e, nil
 }
 
+// projectEnvironment finds a project and one of its environments by key, locking the
+// environment's row when lock is set.
+func (s *Store) projectEnvironment(tx *gorm.DB, projectKey, envKey string, lock bool) (projectRow, environmentRow, error) {
+	p, err := s.projectByKey(tx, projectKey)
+	if err != nil {
+		return p, environmentRow{}, err
+	}
+	e, err := s.environmentByKey(tx, p.ID, projectKey, envKey, lock)
+	return p, e, err
+}
+
 // CreateEnvironment adds an environment to a project; every flag of the project gets
 // its initial, disabled configuration there.
 func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectKey string, e domain.Environment) (domain.Environment, error) {
@@ -92,11 +103,7 @@ func (s *Store) Environments(ctx context.Context, projectKey string, page domain
 // Environment returns one environment of a project.
 func (s *Store) Environment(ctx context.Context, projectKey, key string) (domain.Environment, error) {
 	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
-	if err != nil {
-		return domain.Environment{}, translate(err)
-	}
-	e, err := s.environmentByKey(db, p.ID, projectKey, key, false)
+	_, e, err := s.projectEnvironment(db, projectKey, key, false)
 	if err != nil {
 		return domain.Environment{}, translate(err)
 	}
@@ -107,11 +114,7 @@ func (s *Store) Environment(ctx context.Context, projectKey, key string) (domain
 func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectKey, key string, fn func(*domain.Environment) error) (domain.Environment, error) {
 	var out domain.Environment
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
-		if err != nil {
-			return err
-		}
-		row, err := s.environmentByKey(tx, p.ID, projectKey, key, true)
+		p, row, err := s.projectEnvironment(tx, projectKey, key, true)
 		if err != nil {
 			return err
 		}
@@ -140,11 +143,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectK
 // DeleteEnvironment deletes an environment and its flag configurations.
 func (s *Store) DeleteEnvironment(ctx context.Context, o domain.Origin, projectKey, key string) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
-		if err != nil {
-			return err
-		}
-		row, err := s.environmentByKey(tx, p.ID, projectKey, key, true)
+		p, row, err := s.projectEnvironment(tx, projectKey, key, true)
 		if err != nil {
 			return err
 		}

@@ -30,15 +30,6 @@ func (r sdkKeyRow) domain(env string) domain.SDKKey {
 		ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt}
 }
 
-func (s *Store) keyEnvironment(tx *gorm.DB, projectKey, envKey string, lock bool) (projectRow, environmentRow, error) {
-	p, err := s.projectByKey(tx, projectKey)
-	if err != nil {
-		return p, environmentRow{}, err
-	}
-	e, err := s.environmentByKey(tx, p.ID, projectKey, envKey, lock)
-	return p, e, err
-}
-
 // newKey inserts a new key of the environment and returns it with its secret.
 func newKey(tx *gorm.DB, envID, name string, expires *time.Time) (sdkKeyRow, string, error) {
 	key, prefix, digest := sdkkey.New()
@@ -54,7 +45,7 @@ func newKey(tx *gorm.DB, envID, name string, expires *time.Time) (sdkKeyRow, str
 func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, name string, expires *time.Time) (domain.SDKKey, error) {
 	var out domain.SDKKey
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.keyEnvironment(tx, projectKey, envKey, false)
+		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}
@@ -76,7 +67,7 @@ func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 // SDKKeys lists an environment's keys, newest first, without their secrets.
 func (s *Store) SDKKeys(ctx context.Context, projectKey, envKey string) ([]domain.SDKKey, error) {
 	db := s.db.WithContext(ctx)
-	_, e, err := s.keyEnvironment(db, projectKey, envKey, false)
+	_, e, err := s.projectEnvironment(db, projectKey, envKey, false)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -110,7 +101,7 @@ func keyByID(tx *gorm.DB, envID, id string) (sdkKeyRow, error) {
 func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration) (domain.SDKKey, domain.SDKKey, error) {
 	var fresh, old domain.SDKKey
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.keyEnvironment(tx, projectKey, envKey, false)
+		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}
@@ -152,7 +143,7 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 // their cached keys when its invalidation arrives.
 func (s *Store) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.keyEnvironment(tx, projectKey, envKey, false)
+		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}

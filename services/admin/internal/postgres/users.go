@@ -223,18 +223,25 @@ func (s *Store) UpdateUser(ctx context.Context, o domain.Origin, id string, fn f
 	return out, err
 }
 
+// membership finds the project and the user a role change is about, with the user's
+// grants before it.
+func (s *Store) membership(tx *gorm.DB, projectKey, userID string) (projectRow, userRow, map[string]domain.Grant, error) {
+	p, err := s.projectByKey(tx, projectKey)
+	if err != nil {
+		return p, userRow{}, nil, err
+	}
+	u, err := s.userByID(tx, userID, false)
+	if err != nil {
+		return p, u, nil, err
+	}
+	before, err := grants(tx, userID)
+	return p, u, before, err
+}
+
 // SetMember grants a user a role in a project, replacing any earlier grant.
 func (s *Store) SetMember(ctx context.Context, o domain.Origin, projectKey, userID string, g domain.Grant) (domain.Grant, error) {
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
-		if err != nil {
-			return err
-		}
-		u, err := s.userByID(tx, userID, false)
-		if err != nil {
-			return err
-		}
-		before, err := grants(tx, userID)
+		p, u, before, err := s.membership(tx, projectKey, userID)
 		if err != nil {
 			return err
 		}
@@ -260,15 +267,7 @@ func (s *Store) SetMember(ctx context.Context, o domain.Origin, projectKey, user
 // RemoveMember takes a user's role in a project away.
 func (s *Store) RemoveMember(ctx context.Context, o domain.Origin, projectKey, userID string) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
-		if err != nil {
-			return err
-		}
-		u, err := s.userByID(tx, userID, false)
-		if err != nil {
-			return err
-		}
-		before, err := grants(tx, userID)
+		p, u, before, err := s.membership(tx, projectKey, userID)
 		if err != nil {
 			return err
 		}

@@ -123,9 +123,10 @@ func run(ctx context.Context, o options) (bool, error) {
 	}
 
 	// Counters of processes that restart are summed over their lifetimes.
-	var published, received [2]float64
+	var published float64
+	var received [2]float64 // per replica
 	scrape := func() {
-		published[0] += metric(ctx, admin.url(), "switchyard_admin_invalidations_published_total")
+		published += metric(ctx, admin.url(), "switchyard_admin_invalidations_published_total")
 	}
 	scrapeEval := func(i int) {
 		received[i] += metric(ctx, evals[i].url(), "switchyard_evaluator_invalidations_received_total")

@@ -45,7 +45,7 @@ type reportInput struct {
 	load       *evalLoad
 	writes     *writes
 	probe      *probe
-	published  *[2]float64
+	published  *float64
 	received   *[2]float64
 	scrape     func()
 	scrapeEval func(int)
@@ -131,7 +131,7 @@ func report(ctx context.Context, o options, in reportInput) (bool, error) {
 	row("acknowledged writes audited exactly once", fmt.Sprintf("%d of %d", audited, len(acked)), "all", audited == len(acked))
 	info("writes refused (an error answer) / unanswered (admin restarting)", fmt.Sprintf("%d / %d", in.writes.refused.Load(), in.writes.unknown.Load()))
 	info("unanswered writes that did persist", strconv.Itoa(persistedAll-persisted))
-	info("invalidations published (admin, all lifetimes)", fmt.Sprintf("%.0f", in.published[0]))
+	info("invalidations published (admin, all lifetimes)", fmt.Sprintf("%.0f", *in.published))
 	info("invalidations received: evaluator-1 / evaluator-2 (all lifetimes)", fmt.Sprintf("%.0f / %.0f", in.received[0], in.received[1]))
 	row("outbox drained at the end", strconv.FormatBool(drained), "true", drained)
 	row("both replicas serve the last probe value", strconv.FormatBool(converged), "true", converged)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -59,20 +60,22 @@ func (c *Client) Do(ctx context.Context, method, path string, body any, headers 
 // into out when out is not nil.
 func (c *Client) Expect(ctx context.Context, out any, method, path string, body any, want ...int) error {
 	status, raw, err := c.Do(ctx, method, path, body)
+	return check(method, path, status, raw, err, out, want...)
+}
+
+func check(method, path string, status int, raw []byte, err error, out any, want ...int) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	for _, w := range want {
-		if status == w {
-			if out != nil && len(raw) > 0 {
-				if err := json.Unmarshal(raw, out); err != nil {
-					return fmt.Errorf("%s %s: %w", method, path, err)
-				}
-			}
-			return nil
+	if !slices.Contains(want, status) {
+		return fmt.Errorf("%s %s: answered %d: %s", method, path, status, bytes.TrimSpace(raw))
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
-	return fmt.Errorf("%s %s: answered %d: %s", method, path, status, bytes.TrimSpace(raw))
+	return nil
 }
 
 // SDKKey creates an SDK key for an environment and returns it.
@@ -101,14 +104,11 @@ func (c *Client) Configure(ctx context.Context, project, flag, env string, confi
 	var out struct {
 		Version int64 `json:"version"`
 	}
-	status, raw, err := c.Do(ctx, http.MethodPut, "/api/v1/projects/"+project+"/flags/"+flag+"/environments/"+env, config, "If-Match", "*")
-	if err != nil {
+	path := "/api/v1/projects/" + project + "/flags/" + flag + "/environments/" + env
+	status, raw, err := c.Do(ctx, http.MethodPut, path, config, "If-Match", "*")
+	if err := check(http.MethodPut, path, status, raw, err, &out, http.StatusOK); err != nil {
 		return 0, err
 	}
-	if status != http.StatusOK {
-		return 0, fmt.Errorf("configure %s in %s: answered %d: %s", flag, env, status, bytes.TrimSpace(raw))
-	}
-	_ = json.Unmarshal(raw, &out)
 	return out.Version, nil
 }
 

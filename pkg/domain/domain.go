@@ -5,7 +5,8 @@
 // The JSON shapes are the wire contract of the admin API (snake_case). Struct tags named
 // `validate` carry the structural rules that package validate checks with
 // go-playground/validator; the semantic rules (variants referenced, weights, operators,
-// prerequisites) live in package validate itself.
+// prerequisites) and the size limits of limits.go live in package validate itself, so
+// that each limit has one definition and its message can name it.
 package domain
 
 import "time"
@@ -77,7 +78,7 @@ type Flag struct {
 	Name        string    `json:"name" validate:"max=200"`
 	Description string    `json:"description,omitempty" validate:"max=4000"`
 	Kind        Kind      `json:"kind" validate:"required,oneof=boolean string number json"`
-	Variants    []Variant `json:"variants" validate:"max=100,dive"`
+	Variants    []Variant `json:"variants" validate:"dive"`
 	Tags        []string  `json:"tags,omitempty" validate:"max=50,dive,tag"`
 	// Salt feeds the bucketing hash; flags with different salts bucket independently.
 	Salt      string    `json:"salt,omitempty" validate:"omitempty,salt"`
@@ -113,10 +114,10 @@ func (f *Flag) BucketSalt() string {
 // Config is a flag's configuration in one environment.
 type Config struct {
 	Enabled       bool           `json:"enabled"`
-	Rules         []Rule         `json:"rules" validate:"max=500,dive"`
+	Rules         []Rule         `json:"rules" validate:"dive"`
 	Default       Serve          `json:"default"`
 	OffVariant    string         `json:"off_variant" validate:"required"`
-	Prerequisites []Prerequisite `json:"prerequisites" validate:"max=50,dive"`
+	Prerequisites []Prerequisite `json:"prerequisites" validate:"dive"`
 	Version       int64          `json:"version"`
 	UpdatedAt     time.Time      `json:"updated_at,omitzero"`
 }
@@ -126,7 +127,7 @@ type Config struct {
 type Rule struct {
 	ID          string      `json:"id" validate:"required,variantkey"`
 	Description string      `json:"description,omitempty" validate:"max=2000"`
-	Conditions  []Condition `json:"conditions" validate:"max=100,dive"`
+	Conditions  []Condition `json:"conditions" validate:"dive"`
 	Serve       Serve       `json:"serve"`
 }
 
@@ -234,7 +235,10 @@ type Dependent struct {
 type Origin struct {
 	Actor     Actor
 	RequestID string
-	Access    Access
+	// Address is the client's address, as the HTTP layer trusts it: what limits on
+	// guessing count by.
+	Address string
+	Access  Access
 }
 
 // Need checks a role through o.Access; a nil Access allows everything.

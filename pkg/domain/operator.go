@@ -7,13 +7,13 @@ type Operator string
 const (
 	OpEq          Operator = "eq"           // one scalar; equal as text
 	OpNeq         Operator = "neq"          // one scalar; not equal as text
-	OpIn          Operator = "in"           // 1..10,000 scalars; equal to one of them
-	OpNotIn       Operator = "not_in"       // 1..10,000 scalars; equal to none of them
-	OpStartsWith  Operator = "starts_with"  // 1..100 strings; starts with one of them
-	OpEndsWith    Operator = "ends_with"    // 1..100 strings; ends with one of them
-	OpContains    Operator = "contains"     // 1..100 strings; contains one of them
-	OpNotContains Operator = "not_contains" // 1..100 strings; contains none of them
-	OpMatches     Operator = "matches"      // one RE2 expression of at most 1 KiB
+	OpIn          Operator = "in"           // 1..MaxSetValues scalars; equal to one of them
+	OpNotIn       Operator = "not_in"       // 1..MaxSetValues scalars; equal to none of them
+	OpStartsWith  Operator = "starts_with"  // 1..MaxStringValues strings; starts with one of them
+	OpEndsWith    Operator = "ends_with"    // 1..MaxStringValues strings; ends with one of them
+	OpContains    Operator = "contains"     // 1..MaxStringValues strings; contains one of them
+	OpNotContains Operator = "not_contains" // 1..MaxStringValues strings; contains none of them
+	OpMatches     Operator = "matches"      // one RE2 expression within MaxRegexBytes and MaxRegexInstructions
 	OpGt          Operator = "gt"           // one number
 	OpGte         Operator = "gte"          // one number
 	OpLt          Operator = "lt"           // one number
@@ -52,10 +52,3 @@ func (o Operator) Valid() bool {
 func (o Operator) Negated() bool {
 	return o == OpNeq || o == OpNotIn || o == OpNotContains
 }
-
-// Limits on condition values.
-const (
-	MaxSetValues    = 10000 // in, not_in
-	MaxStringValues = 100   // starts_with, ends_with, contains, not_contains
-	MaxRegexBytes   = 1024  // matches
-)

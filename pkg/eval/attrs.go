@@ -2,9 +2,11 @@ package eval
 
 import (
 	"hash/maphash"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/semver"
 )
 
@@ -61,6 +63,10 @@ type interner struct {
 	slots  map[string]int
 	local  map[string]int // of the flag being compiled
 	conds  []condition    // the snapshot's condition arena
+	// Each distinct pattern is compiled once, however many flags use it, and the
+	// tally bounds the work and memory of all of them.
+	regexes map[string]*regexp.Regexp
+	tally   domain.RegexTally
 }
 
 func (in *interner) attr(name string) attrRef {
@@ -133,11 +139,14 @@ func (v *value) parsedTime() (time.Time, bool) {
 // analysis move vals, which single evaluation keeps on the stack, to the heap.
 // scratch, a one-element slice, holds an attribute that has no slot in vals; a slice
 // rather than a field for the same reason.
+//
+// left is what remains of the evaluation's budget.
 type attrCache struct {
 	seed    maphash.Seed
 	vals    []value
 	mode    int // single or bulk: which attrRef.idx indexes vals
 	scratch []value
+	left    budget
 }
 
 // localVals returns a cleared cache for a flag with n local attributes, held in buf
@@ -161,6 +170,9 @@ func (ac *attrCache) get(ctx *Context, a *attrRef) *value {
 }
 
 func (ac *attrCache) resolve(ctx *Context, a *attrRef, i int) *value {
+	// A dotted path costs a lookup per segment, and one for the whole name; callers see
+	// a spent budget when the condition returns.
+	ac.left.spend(costResolve * int64(1+len(a.path)))
 	var v *value
 	if i < len(ac.vals) {
 		v = &ac.vals[i]

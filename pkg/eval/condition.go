@@ -64,9 +64,11 @@ type condition struct {
 	attr   attrRef
 	op     opcode
 	negate bool
-	texts  []string // eq, in (canonical text, small sets); the string operators' values
-	set    textSet  // eq, in with more than smallSet values
-	arg    *operand
+	// perByte is what testing a string costs, in budget units per byte of the string.
+	perByte uint32
+	texts   []string // eq, in (canonical text, small sets); the string operators' values
+	set     textSet  // eq, in with more than smallSet values
+	arg     *operand
 }
 
 type operand struct {
@@ -116,9 +118,13 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 			}
 			cc.texts = append(cc.texts, t)
 		}
+		// A small set compares the string with each value; a hash set hashes it once
+		// per evaluation and compares it with the value of the same hash.
+		cc.perByte = uint32(len(cc.texts))
 		if len(cc.texts) > smallSet {
 			cc.set = newTextSet(seed, cc.texts)
 			cc.texts = nil
+			cc.perByte = 2
 		}
 		return cc, nil
 	case opStartsWith, opEndsWith, opContains:
@@ -132,6 +138,12 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 			}
 			cc.texts = append(cc.texts, s)
 		}
+		// Each value scans the string at most once; contains costs twice what
+		// a prefix or suffix does (measured worst cases, about 2 ns a byte).
+		cc.perByte = uint32(len(cc.texts))
+		if cc.op == opContains {
+			cc.perByte *= 2
+		}
 		return cc, nil
 	case opMatches:
 		s, err := oneString()
@@ -139,12 +151,17 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 			return cc, err
 		}
 		if len(s) > domain.MaxRegexBytes {
-			return cc, fmt.Errorf("regular expression over %d bytes", domain.MaxRegexBytes)
+			return cc, fmt.Errorf("regular expression over %d bytes (MaxRegexBytes)", domain.MaxRegexBytes)
 		}
-		if arg.re, err = regexp.Compile(s); err != nil {
+		size, err := in.regex(s)
+		if err != nil {
 			return cc, err
 		}
+		arg.re = in.regexes[s]
+		// Matching can cost every instruction of the program at every byte.
+		cc.perByte = uint32(size * costRegexInstByte)
 	case opGt, opGte, opLt, opLte:
+		cc.perByte = 4 // parsing a numeric string
 		v, err := one()
 		if err != nil {
 			return cc, err
@@ -155,6 +172,7 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 		}
 		arg.num = f
 	case opSemverEq, opSemverGt, opSemverLt:
+		cc.perByte = 1 // parsing the version
 		s, err := oneString()
 		if err != nil {
 			return cc, err
@@ -164,6 +182,7 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 			return cc, fmt.Errorf("%q is not a semantic version", s)
 		}
 	case opBefore, opAfter:
+		cc.perByte = 1 // parsing the time
 		s, err := oneString()
 		if err != nil {
 			return cc, err
@@ -179,8 +198,41 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 	return cc, nil
 }
 
-// match reports whether the condition holds for the context behind ac.
+// regex compiles a pattern once per snapshot, returning its program size.
+func (in *interner) regex(pattern string) (int, error) {
+	size, _ := in.tally.Measure(pattern)
+	switch {
+	case size.Err != nil:
+		return 0, size.Err
+	case size.Over:
+		return 0, fmt.Errorf("the environment's regular expressions are over %d bytes or %d instructions in all "+
+			"(MaxSnapshotRegexBytes, MaxSnapshotRegexInstructions)", domain.MaxSnapshotRegexBytes, domain.MaxSnapshotRegexInstructions)
+	case !size.Fits():
+		about := ""
+		if !size.Exact {
+			about = "about "
+		}
+		return 0, fmt.Errorf("regular expression of %s%d instructions, over %d (MaxRegexInstructions)",
+			about, size.Instructions, domain.MaxRegexInstructions)
+	}
+	if _, ok := in.regexes[pattern]; !ok {
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return 0, err // unreachable: Measure parsed and compiled it
+		}
+		in.regexes[pattern] = re
+	}
+	return size.Instructions, nil
+}
+
+// match reports whether the condition holds for the context behind ac. A string over
+// domain.MaxInputBytes, or a list over domain.MaxInputListLen, matches nothing but
+// exists and not_exists, as a value of the wrong type: looking at it could cost more
+// than any flag is worth. match also reports false once the budget is spent.
 func (c *condition) match(ctx *Context, ac *attrCache) bool {
+	if !ac.spend(costCondition) {
+		return false
+	}
 	v := ac.get(ctx, &c.attr)
 	switch c.op {
 	case opExists:
@@ -192,6 +244,9 @@ func (c *condition) match(ctx *Context, ac *attrCache) bool {
 	case v.flags&present == 0:
 		return false
 	case v.flags&isString != 0:
+		if len(v.s) > domain.MaxInputBytes || !ac.spend(c.cost(v.s)) {
+			return false
+		}
 		var m, ok bool
 		switch {
 		case c.set.slots != nil:
@@ -221,34 +276,46 @@ func (c *condition) match(ctx *Context, ac *attrCache) bool {
 	}
 	switch l := v.v.(type) {
 	case []any:
+		if len(l) > domain.MaxInputListLen {
+			return false
+		}
 		found := false
 		for _, e := range l {
-			if m, _ := c.matchValue(e); m {
+			if !ac.spend(costElement) {
+				return false
+			}
+			if m, _ := c.matchValue(e, ac); m {
 				found = true
 				break
 			}
 		}
-		return found != c.negate
+		return !ac.left.spent() && found != c.negate
 	case []string:
+		if len(l) > domain.MaxInputListLen {
+			return false
+		}
 		found := false
 		for _, e := range l {
-			if m, _ := c.matchString(e); m {
+			if !ac.spend(costElement) {
+				return false
+			}
+			if m, _ := c.matchText(e, ac); m {
 				found = true
 				break
 			}
 		}
-		return found != c.negate
+		return !ac.left.spent() && found != c.negate
 	}
-	m, ok := c.matchValue(v.v)
+	m, ok := c.matchValue(v.v, ac)
 	return ok && m != c.negate
 }
 
 // matchValue applies the positive operator to one scalar. ok is false when the value's
-// type cannot be compared by the operator.
-func (c *condition) matchValue(v any) (matched, ok bool) {
+// type cannot be compared by the operator, or the budget is spent.
+func (c *condition) matchValue(v any, ac *attrCache) (matched, ok bool) {
 	switch x := v.(type) {
 	case string:
-		return c.matchString(x)
+		return c.matchText(x, ac)
 	case bool:
 		if c.op != opEq && c.op != opIn {
 			return false, false
@@ -264,6 +331,9 @@ func (c *condition) matchValue(v any) (matched, ok bool) {
 	}
 	switch c.op {
 	case opEq, opIn:
+		if !ac.spend(costNumberText) {
+			return false, false
+		}
 		var buf [32]byte
 		return c.hasBytes(appendNumber(buf[:0], f)), true
 	case opGt, opGte, opLt, opLte:
@@ -275,6 +345,24 @@ func (c *condition) matchValue(v any) (matched, ok bool) {
 		return c.compareTime(time.UnixMilli(int64(f))), true
 	}
 	return false, false
+}
+
+// matchText is matchString for an element of a list: within the input bounds and the
+// budget.
+func (c *condition) matchText(s string, ac *attrCache) (matched, ok bool) {
+	if len(s) > domain.MaxInputBytes || !ac.spend(c.cost(s)) {
+		return false, false
+	}
+	return c.matchString(s)
+}
+
+// cost is what testing s costs, beyond costCondition.
+func (c *condition) cost(s string) int64 {
+	n := int64(len(s)) * int64(c.perByte)
+	if c.op == opMatches {
+		n += costRegexCall
+	}
+	return n
 }
 
 func (c *condition) matchString(s string) (matched, ok bool) {

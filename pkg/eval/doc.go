@@ -4,9 +4,18 @@
 // # Compiling
 //
 // Compile turns an environment snapshot into an evaluation-ready form once: numbers,
-// semantic versions and times pre-parsed, regular expressions compiled, hash sets built
-// for in and not_in, prerequisites resolved to indexes and ordered. Evaluating one flag
-// then allocates nothing.
+// semantic versions and times pre-parsed, regular expressions compiled (once per
+// distinct pattern), hash sets built for in and not_in, prerequisites resolved to
+// indexes and ordered. Evaluating one flag then allocates nothing. Compiling takes time
+// and memory linear in the snapshot: flags, conditions, values and prerequisites.
+//
+// Compile enforces again the limits of package domain that bound the engine's own work,
+// whatever the store holds: a flag whose pattern compiles to more than
+// MaxRegexInstructions, whose patterns take the environment's distinct patterns over
+// MaxSnapshotRegexBytes or MaxSnapshotRegexInstructions (counted in key order), which
+// is on a prerequisite cycle, or whose chain of prerequisites is deeper than
+// MaxPrerequisiteDepth is broken: it answers ERROR with error code GENERAL, and
+// Problems says why.
 //
 // # Evaluation order (one flag, one environment)
 //
@@ -41,6 +50,13 @@
 // its positive form. A missing attribute, a null, or a value of the wrong type never
 // matches any operator except not_exists; nothing panics.
 //
+// The engine looks at bounded input. A string longer than domain.MaxInputBytes (4,096
+// bytes) is a value of the wrong type: it matches no operator but exists and
+// not_exists, negated operators included (not_contains does not match it), whatever the
+// operator. In a list such an element matches nothing, so a negated operator decides on
+// the other elements. A list longer than domain.MaxInputListLen (100 elements) matches
+// no operator but exists and not_exists.
+//
 // # Bucketing
 //
 // A rollout places a context in one of 100,000 buckets:
@@ -58,4 +74,19 @@
 // that already had it: with variants on, off the on range grows from [0, 10000) to
 // [0, 20000). Different salts give independent buckets. testdata/bucketing.json holds
 // vectors (salt, key, bucket) for ports to other languages.
+//
+// # Budget
+//
+// Each call of Evaluate, EvaluateAll or EvaluateKeys may do a bounded amount of work,
+// DefaultBudget units unless Snapshot.WithBudget sets another, so that no request can
+// monopolise a core whatever the snapshot and the context hold. A unit is about a
+// nanosecond of worst-case work: a flag, a prerequisite, a condition, a list element and
+// a rollout cost a few units, and testing a string costs units per byte, a regular
+// expression as many per byte as its program has instructions (times seven). Single
+// evaluation evaluates the prerequisites a flag needs as it needs them; bulk evaluation
+// goes through the flags in key order, each after its prerequisites. When the budget
+// runs out, the flag being evaluated and every flag not yet evaluated answer ERROR with
+// error code GENERAL and ErrorMessage MessageBudget, and no more work is done. A bulk
+// evaluation of domain.MaxFlagsPerProject ordinary flags uses a few percent of the
+// default.
 package eval

@@ -3,6 +3,7 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -242,13 +243,23 @@ func TestPrerequisites(t *testing.T) {
 			t.Errorf("bulk: %d results", len(all))
 		}
 	})
-	t.Run("deep chain beyond the stack buffer", func(t *testing.T) {
-		fcs := []domain.FlagConfig{boolFlag(t, "f00", on)}
-		for i := 1; i <= 40; i++ {
-			fcs = append(fcs, withPrereq(fmt.Sprintf("f%02d", i), fmt.Sprintf(`[{"flag":"f%02d","variant":"on"}]`, i-1)))
+	t.Run("more prerequisites than the stack memo holds", func(t *testing.T) {
+		// top requires 40 flags, each of which requires base: 41 results to remember.
+		fcs := []domain.FlagConfig{boolFlag(t, "base", on)}
+		var top []string
+		for i := range 40 {
+			k := fmt.Sprintf("f%02d", i)
+			fcs = append(fcs, withPrereq(k, `[{"flag":"base","variant":"on"}]`))
+			top = append(top, fmt.Sprintf(`{"flag":%q,"variant":"on"}`, k))
 		}
+		fcs = append(fcs, withPrereq("top", "["+strings.Join(top, ",")+"]"))
 		s := compile(t, fcs...)
-		if r := s.Evaluate("f40", &Context{Key: "u"}); r.Reason != ReasonDefault {
+		if r := s.Evaluate("top", &Context{Key: "u"}); r.Reason != ReasonDefault {
+			t.Errorf("got %+v", r)
+		}
+		fcs[0] = boolFlag(t, "base", `{"enabled":false,"default":{"variant":"on"},"off_variant":"off"}`)
+		s = compile(t, fcs...)
+		if r := s.Evaluate("top", &Context{Key: "u"}); r.Reason != ReasonPrerequisiteFailed {
 			t.Errorf("got %+v", r)
 		}
 	})
@@ -306,5 +317,21 @@ func TestSingleEvaluationDoesNotAllocate(t *testing.T) {
 		boolFlag(t, "b", `{"enabled":true,"default":{"variant":"on"},"off_variant":"off","prerequisites":[{"flag":"a","variant":"on"}]}`))
 	if n := testing.AllocsPerRun(200, func() { chain.Evaluate("b", ctx) }); n != 0 {
 		t.Errorf("Evaluate with prerequisites allocates %v times per call, want 0", n)
+	}
+	// 16 transitive prerequisites, each remembered once: all on the stack.
+	fcs := []domain.FlagConfig{boolFlag(t, "p00", `{"enabled":true,"default":{"variant":"on"},"off_variant":"off"}`)}
+	var prereqs []string
+	for i := 1; i < 16; i++ {
+		k := fmt.Sprintf("p%02d", i)
+		fcs = append(fcs, boolFlag(t, k, `{"enabled":true,"default":{"variant":"on"},"off_variant":"off","prerequisites":[{"flag":"p00","variant":"on"}]}`))
+		prereqs = append(prereqs, fmt.Sprintf(`{"flag":%q,"variant":"on"}`, k))
+	}
+	fcs = append(fcs, boolFlag(t, "top", `{"enabled":true,"default":{"variant":"on"},"off_variant":"off","prerequisites":[`+strings.Join(prereqs, ",")+`]}`))
+	wide := compile(t, fcs...)
+	if r := wide.Evaluate("top", ctx); r.Reason != ReasonDefault {
+		t.Fatalf("got %+v", r)
+	}
+	if n := testing.AllocsPerRun(200, func() { wide.Evaluate("top", ctx) }); n != 0 {
+		t.Errorf("Evaluate with 16 transitive prerequisites allocates %v times per call, want 0", n)
 	}
 }

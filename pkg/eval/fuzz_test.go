@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -54,6 +55,9 @@ var fuzzSeeds = []struct{ config, context string }{
 	{`{"enabled":false,"rules":[],"default":{"variant":"on"},"off_variant":"off"}`, `{}`},
 	{`{"enabled":true,"rules":[{"id":"x","conditions":[{"attribute":"a.b.c","operator":"exists"}],"serve":{"variant":"red"}}],"default":{"rollout":{"weights":{"on":100}}},"off_variant":"off"}`,
 		`{"key":"u","a":{"b":{"c":null}}}`},
+	// Limits: a pattern near MaxRegexInstructions, strings and lists near the input bounds.
+	{`{"enabled":true,"rules":[{"id":"x","conditions":[{"attribute":"s","operator":"matches","values":["(?:a?){300}a{390}b"]},{"attribute":"l","operator":"not_contains","values":["b"]}],"serve":{"variant":"on"}}],"default":{"variant":"off"},"off_variant":"off","prerequisites":[{"flag":"dep","variant":"on"}]}`,
+		`{"key":"u","s":"` + strings.Repeat("a", 4000) + `","l":["a","` + strings.Repeat("b", 4097) + `"]}`},
 }
 
 const designConfig = `{"enabled":true,"rules":[{"id":"staff","conditions":[{"attribute":"email","operator":"ends_with","values":["@acme.com"]}],"serve":{"variant":"on"}},{"id":"premium","conditions":[{"attribute":"plan","operator":"in","values":["premium","enterprise"]}],"serve":{"rollout":{"weights":{"on":50,"off":50},"bucket_by":"company.id"}}}],"default":{"rollout":{"weights":{"on":12.5,"off":87.5}}},"off_variant":"off","prerequisites":[{"flag":"base","variant":"on"}],"version":3}`

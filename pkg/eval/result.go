@@ -32,7 +32,18 @@ type Result struct {
 	Reason    Reason    `json:"reason"`
 	RuleID    string    `json:"rule_id,omitempty"`
 	ErrorCode ErrorCode `json:"error_code,omitempty"`
+	// ErrorMessage says why, for error code GENERAL: one of the constant messages below,
+	// safe to show a client (it never quotes the configuration).
+	ErrorMessage string `json:"error_message,omitempty"`
 }
+
+// Messages of ErrorMessage.
+const (
+	// MessageBroken: the flag's configuration could not be compiled (Problems says why).
+	MessageBroken = "the flag's configuration cannot be evaluated"
+	// MessageBudget: the evaluation's budget ran out before this flag was done.
+	MessageBudget = "the evaluation ran out of budget before this flag"
+)
 
 // Context is what a flag is evaluated for: a targeting key and attributes (strings,
 // numbers, booleans, lists and nested objects, as decoded from JSON).

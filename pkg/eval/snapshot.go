@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -25,6 +26,7 @@ type Snapshot struct {
 	nattrs   int          // distinct attribute names
 	order    []int        // every flag after its prerequisites
 	problems []error
+	budget   int64 // work units per evaluation call
 }
 
 type flag struct {
@@ -39,13 +41,6 @@ type flag struct {
 	nlocal   int // distinct attribute names of this flag
 	// broken says why the flag cannot be evaluated; it then answers ERROR/GENERAL.
 	broken string
-
-	// For evaluating this flag alone: its transitive prerequisites, each after its own,
-	// and where each direct prerequisite's result sits in that list.
-	plan      []step
-	prereqPos []int
-	// For evaluating every flag: the index of each direct prerequisite.
-	prereqIdx []int
 }
 
 type variant struct {
@@ -56,11 +51,6 @@ type variant struct {
 type prereq struct {
 	flag    int // -1 when the flag is unknown or archived
 	variant string
-}
-
-type step struct {
-	flag      int
-	prereqPos []int
 }
 
 type rule struct {
@@ -91,8 +81,9 @@ func Compile(s domain.Snapshot) *Snapshot {
 		Version:        s.Version,
 		index:          make(map[string]int, len(s.Flags)),
 		seed:           maphash.MakeSeed(),
+		budget:         DefaultBudget,
 	}
-	in := &interner{global: map[string]*attr{}, slots: map[string]int{}}
+	in := &interner{global: map[string]*attr{}, slots: map[string]int{}, regexes: map[string]*regexp.Regexp{}}
 	fcs := make([]domain.FlagConfig, 0, len(s.Flags))
 	for _, fc := range s.Flags {
 		if !fc.Flag.Archived {
@@ -136,8 +127,7 @@ func Compile(s domain.Snapshot) *Snapshot {
 		}
 	}
 	snap.nattrs = len(in.slots)
-	snap.breakCycles()
-	snap.plan()
+	snap.link()
 	return snap
 }
 
@@ -256,146 +246,119 @@ func (f *flag) compileServe(in *interner, s domain.Serve) (serve, error) {
 	return serve{variant: -1, rollout: ro}, nil
 }
 
-// breakCycles marks every flag on a prerequisite cycle broken and drops the prerequisites
-// of broken flags, leaving an acyclic graph. Validation rejects cycles; this keeps
-// evaluation finite whatever the store holds.
-func (s *Snapshot) breakCycles() {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := make([]int, len(s.flags))
-	var stack []int
-	var visit func(i int)
-	visit = func(i int) {
-		color[i] = grey
-		stack = append(stack, i)
-		for _, p := range s.flags[i].prereqs {
-			switch {
-			case p.flag < 0:
-			case color[p.flag] == white:
-				visit(p.flag)
-			case color[p.flag] == grey:
-				start := slices.Index(stack, p.flag)
-				for _, j := range stack[start:] {
-					if s.flags[j].broken == "" {
-						s.flags[j].broken = "prerequisite cycle"
-						s.problems = append(s.problems, fmt.Errorf("flag %q: on a prerequisite cycle", s.flags[j].key))
-					}
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[i] = black
-	}
-	for i := range s.flags {
-		if color[i] == white {
-			visit(i)
-		}
-	}
-	for i := range s.flags {
-		if s.flags[i].broken != "" {
-			s.flags[i].prereqs = nil
-		}
-	}
-}
-
-// plan computes the global evaluation order and each flag's own prerequisite plan.
-func (s *Snapshot) plan() {
-	done := make([]bool, len(s.flags))
-	var post func(i int, seen []bool, out *[]int)
-	post = func(i int, seen []bool, out *[]int) {
-		if seen[i] {
-			return
-		}
-		seen[i] = true
-		for _, p := range s.flags[i].prereqs {
-			if p.flag >= 0 {
-				post(p.flag, seen, out)
-			}
-		}
-		*out = append(*out, i)
-	}
-	for i := range s.flags {
-		post(i, done, &s.order)
-	}
-	seen := make([]bool, len(s.flags))
-	for i := range s.flags {
-		f := &s.flags[i]
-		f.prereqIdx = make([]int, len(f.prereqs))
-		for j, p := range f.prereqs {
-			f.prereqIdx[j] = p.flag
-		}
-		if len(f.prereqs) == 0 {
-			continue
-		}
-		clear(seen)
-		seen[i] = true
-		var members []int
-		for _, p := range f.prereqs {
-			if p.flag >= 0 {
-				post(p.flag, seen, &members)
-			}
-		}
-		pos := make(map[int]int, len(members))
-		for k, m := range members {
-			pos[m] = k
-		}
-		positions := func(ps []prereq) []int {
-			out := make([]int, len(ps))
-			for j, p := range ps {
-				out[j] = -1
-				if p.flag >= 0 {
-					out[j] = pos[p.flag]
-				}
-			}
-			return out
-		}
-		for _, m := range members {
-			f.plan = append(f.plan, step{flag: m, prereqPos: positions(s.flags[m].prereqs)})
-		}
-		f.prereqPos = positions(f.prereqs)
-	}
-}
-
 // localCache is the number of attributes a single evaluation caches on the stack; a
 // flag testing more of them looks the rest up each time.
 const localCache = 16
 
-// Evaluate evaluates one flag for ctx. It does not allocate unless the flag has more
-// than 16 transitive prerequisites.
+// Evaluate evaluates one flag for ctx, and the prerequisites it needs, each once. It
+// does not allocate unless the flag has more than localMemo transitive prerequisites.
 func (s *Snapshot) Evaluate(key string, ctx *Context) Result {
 	i, ok := s.index[key]
 	if !ok {
 		return Result{Key: key, Reason: ReasonError, ErrorCode: ErrFlagNotFound}
 	}
-	f := &s.flags[i]
 	var cache [localCache]value
+	left := budget(s.budget)
+	if len(s.flags[i].prereqs) == 0 {
+		return s.single(i, ctx, nil, &cache, &left) // without clearing a memo it will not use
+	}
+	var m memo
+	return s.single(i, ctx, &m, &cache, &left)
+}
+
+// single evaluates flag i, evaluating its prerequisites on demand and remembering their
+// results in m. It recurses at most MaxPrerequisiteDepth deep: link breaks deeper flags.
+//
+// Each call builds its own attrCache over the caller's cache: storing cache into an
+// attrCache it was passed would move cache to the heap.
+func (s *Snapshot) single(i int, ctx *Context, m *memo, cache *[localCache]value, left *budget) Result {
+	f := &s.flags[i]
+	if r, done := f.gate(left); done {
+		return r
+	}
+	for j := range f.prereqs {
+		p := &f.prereqs[j]
+		if !left.spend(costPrerequisite) {
+			return f.failed(MessageBudget)
+		}
+		if p.flag < 0 {
+			return f.result(f.offIdx, ReasonPrerequisiteFailed, "")
+		}
+		v, ok := m.get(p.flag)
+		if !ok {
+			r := s.single(p.flag, ctx, m, cache, left)
+			v = served(&r)
+			m.put(p.flag, v, len(s.flags))
+		}
+		if left.spent() {
+			return f.failed(MessageBudget)
+		}
+		if !p.accepts(v) {
+			return f.result(f.offIdx, ReasonPrerequisiteFailed, "")
+		}
+	}
+	// The prerequisites are done with cache: this flag's attributes can reuse it.
 	var scratch [1]value
-	ac := attrCache{seed: s.seed, mode: single, scratch: scratch[:]}
-	if len(f.plan) == 0 || f.off || f.broken != "" {
-		ac.vals = localVals(cache[:], f.nlocal)
-		return f.eval(ctx, &ac, nil, nil)
+	ac := attrCache{seed: s.seed, mode: single, vals: localVals(cache[:], f.nlocal), scratch: scratch[:], left: *left}
+	r := f.body(ctx, &ac)
+	*left = ac.left
+	return r
+}
+
+// localMemo is the number of prerequisite results a single evaluation keeps on the
+// stack before it allocates.
+const localMemo = 16
+
+// memo holds what the prerequisites of a single evaluation served (see served), by
+// flag index: up to localMemo in place, then in a table over every flag of the
+// snapshot, allocated once (a flag may reach thousands of prerequisites).
+type memo struct {
+	n    int
+	idx  [localMemo]int
+	vars [localMemo]string
+	// at holds where each flag's variant is in more, plus one.
+	at   []int32
+	more []string
+}
+
+func (m *memo) get(i int) (string, bool) {
+	if m.at != nil {
+		if k := m.at[i]; k > 0 {
+			return m.more[k-1], true
+		}
+		return "", false
 	}
-	var buf [16]Result
-	res := buf[:0]
-	if len(f.plan) > len(buf) {
-		res = make([]Result, 0, len(f.plan))
+	for k := range m.n {
+		if m.idx[k] == i {
+			return m.vars[k], true
+		}
 	}
-	for _, st := range f.plan {
-		pf := &s.flags[st.flag]
-		ac.vals = localVals(cache[:], pf.nlocal)
-		res = append(res, pf.eval(ctx, &ac, res, st.prereqPos))
+	return "", false
+}
+
+// put remembers what flag i served; flags is the number of flags of the snapshot.
+func (m *memo) put(i int, variant string, flags int) {
+	if m.at == nil && m.n < localMemo {
+		m.idx[m.n], m.vars[m.n] = i, variant
+		m.n++
+		return
 	}
-	ac.vals = localVals(cache[:], f.nlocal)
-	return f.eval(ctx, &ac, res, f.prereqPos)
+	if m.at == nil {
+		m.at = make([]int32, flags)
+		m.more = make([]string, 0, 4*localMemo)
+		for k := range m.n {
+			m.more = append(m.more, m.vars[k])
+			m.at[m.idx[k]] = int32(len(m.more))
+		}
+	}
+	m.more = append(m.more, variant)
+	m.at[i] = int32(len(m.more))
 }
 
 // bulkCache returns a cache with a slot for every attribute of the snapshot.
 func (s *Snapshot) bulkCache() attrCache {
 	vals := make([]value, s.nattrs+1)
-	return attrCache{seed: s.seed, mode: bulk, vals: vals[:s.nattrs], scratch: vals[s.nattrs:]}
+	return attrCache{seed: s.seed, mode: bulk, vals: vals[:s.nattrs], scratch: vals[s.nattrs:], left: budget(s.budget)}
 }
 
 // EvaluateAll evaluates every flag for ctx, each prerequisite once, in the order of
@@ -404,8 +367,7 @@ func (s *Snapshot) EvaluateAll(ctx *Context) []Result {
 	out := make([]Result, len(s.flags))
 	ac := s.bulkCache()
 	for _, i := range s.order {
-		f := &s.flags[i]
-		out[i] = f.eval(ctx, &ac, out, f.prereqIdx)
+		out[i] = s.flags[i].bulk(ctx, &ac, out)
 	}
 	return out
 }
@@ -414,11 +376,25 @@ func (s *Snapshot) EvaluateAll(ctx *Context) []Result {
 // answer FLAG_NOT_FOUND. Each prerequisite is evaluated once.
 func (s *Snapshot) EvaluateKeys(ctx *Context, keys []string) []Result {
 	need := make([]bool, len(s.flags))
+	var stack []int
 	for _, k := range keys {
-		if i, ok := s.index[k]; ok {
-			need[i] = true
-			for _, st := range s.flags[i].plan {
-				need[st.flag] = true
+		i, ok := s.index[k]
+		if !ok || need[i] {
+			continue
+		}
+		need[i] = true
+		stack = append(stack[:0], i)
+		for len(stack) > 0 {
+			f := &s.flags[stack[len(stack)-1]]
+			stack = stack[:len(stack)-1]
+			if f.off {
+				continue // answers DISABLED without looking at its prerequisites
+			}
+			for _, p := range f.prereqs {
+				if p.flag >= 0 && !need[p.flag] {
+					need[p.flag] = true
+					stack = append(stack, p.flag)
+				}
 			}
 		}
 	}
@@ -426,8 +402,7 @@ func (s *Snapshot) EvaluateKeys(ctx *Context, keys []string) []Result {
 	ac := s.bulkCache()
 	for _, i := range s.order {
 		if need[i] {
-			f := &s.flags[i]
-			all[i] = f.eval(ctx, &ac, all, f.prereqIdx)
+			all[i] = s.flags[i].bulk(ctx, &ac, all)
 		}
 	}
 	out := make([]Result, len(keys))
@@ -441,27 +416,61 @@ func (s *Snapshot) EvaluateKeys(ctx *Context, keys []string) []Result {
 	return out
 }
 
-// eval evaluates f given the results of its prerequisites: the result of prerequisite j
-// is results[pos[j]].
-func (f *flag) eval(ctx *Context, ac *attrCache, results []Result, pos []int) Result {
-	if f.broken != "" {
-		return Result{Key: f.key, Reason: ReasonError, ErrorCode: ErrGeneral}
+// bulk evaluates f given the results of every flag before it in the snapshot's order.
+func (f *flag) bulk(ctx *Context, ac *attrCache, results []Result) Result {
+	if r, done := f.gate(&ac.left); done {
+		return r
 	}
-	if f.off {
-		return f.result(f.offIdx, ReasonDisabled, "")
-	}
-	for j, p := range f.prereqs {
-		if p.flag < 0 || pos[j] < 0 {
-			return f.result(f.offIdx, ReasonPrerequisiteFailed, "")
+	for j := range f.prereqs {
+		p := &f.prereqs[j]
+		if !ac.spend(costPrerequisite) {
+			return f.failed(MessageBudget)
 		}
-		r := &results[pos[j]]
-		if r.Reason == ReasonDisabled || r.Reason == ReasonError || r.Reason == ReasonPrerequisiteFailed || r.Variant != p.variant {
+		if p.flag < 0 || !p.met(&results[p.flag]) {
 			return f.result(f.offIdx, ReasonPrerequisiteFailed, "")
 		}
 	}
+	return f.body(ctx, ac)
+}
+
+// gate answers for a flag that is broken or off, or whose evaluation the budget does
+// not cover; done is false when the flag's prerequisites and rules decide.
+func (f *flag) gate(left *budget) (r Result, done bool) {
+	switch {
+	case !left.spend(costFlag):
+		return f.failed(MessageBudget), true
+	case f.broken != "":
+		return f.failed(MessageBroken), true
+	case f.off:
+		return f.result(f.offIdx, ReasonDisabled, ""), true
+	}
+	return Result{}, false
+}
+
+// served returns the variant a result serves to the flags that require it: none ("")
+// when the flag is off, failed its own prerequisites, or could not be evaluated.
+func served(r *Result) string {
+	if r.Reason == ReasonDisabled || r.Reason == ReasonError || r.Reason == ReasonPrerequisiteFailed {
+		return ""
+	}
+	return r.Variant
+}
+
+// accepts reports whether a prerequisite flag that served v satisfies p.
+func (p *prereq) accepts(v string) bool { return v != "" && v == p.variant }
+
+// met reports whether a prerequisite's result satisfies it.
+func (p *prereq) met(r *Result) bool { return p.accepts(served(r)) }
+
+// body evaluates f's rules and default, once its prerequisites hold.
+func (f *flag) body(ctx *Context, ac *attrCache) Result {
 	for i := range f.rules {
 		r := &f.rules[i]
-		if r.matches(ctx, ac) {
+		matched := r.matches(ctx, ac)
+		if ac.left.spent() {
+			return f.failed(MessageBudget)
+		}
+		if matched {
 			return f.serve(ctx, ac, &r.serve, ReasonTargetingMatch, r.id)
 		}
 	}
@@ -469,6 +478,10 @@ func (f *flag) eval(ctx *Context, ac *attrCache, results []Result, pos []int) Re
 		return f.serve(ctx, ac, &f.def, ReasonSplit, "")
 	}
 	return f.serve(ctx, ac, &f.def, ReasonDefault, "")
+}
+
+func (f *flag) failed(message string) Result {
+	return Result{Key: f.key, Reason: ReasonError, ErrorCode: ErrGeneral, ErrorMessage: message}
 }
 
 func (r *rule) matches(ctx *Context, ac *attrCache) bool {
@@ -484,7 +497,11 @@ func (f *flag) serve(ctx *Context, ac *attrCache, s *serve, reason Reason, ruleI
 	if s.rollout == nil {
 		return f.result(s.variant, reason, ruleID)
 	}
-	b, ok := f.bucket(ac.get(ctx, &s.rollout.by))
+	v := ac.get(ctx, &s.rollout.by)
+	if !ac.spend(costRollout + int64(len(v.s))/8) {
+		return f.failed(MessageBudget)
+	}
+	b, ok := f.bucket(v)
 	if !ok {
 		res := f.result(f.offIdx, ReasonError, ruleID)
 		res.ErrorCode = ErrTargetingKeyMissing

@@ -3,7 +3,6 @@ package validate
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,15 +22,16 @@ var operatorList = func() string {
 // valueRule says how many values an operator takes and what each must be.
 type valueRule struct {
 	min, max int
+	limit    string             // the name of the limit that max is, when it is one
 	what     string             // "a string", for messages
 	check    func(v any) string // "" when v is fine
 }
 
 var (
-	scalarRule = func(min, max int) valueRule {
-		return valueRule{min: min, max: max, what: "a string, number or boolean", check: scalarProblem}
+	scalarRule = func(min, max int, limit string) valueRule {
+		return valueRule{min: min, max: max, limit: limit, what: "a string, number or boolean", check: scalarProblem}
 	}
-	stringsRule = valueRule{min: 1, max: domain.MaxStringValues, what: "a non-empty string", check: func(v any) string {
+	stringsRule = valueRule{min: 1, max: domain.MaxStringValues, limit: "MaxStringValues", what: "a non-empty string", check: func(v any) string {
 		if s, ok := v.(string); !ok || s == "" {
 			return "must be a non-empty string"
 		}
@@ -58,16 +58,14 @@ var (
 		}
 		return ""
 	}}
+	// regexRule checks the text; problems.regex compiles it.
 	regexRule = valueRule{min: 1, max: 1, what: "an RE2 regular expression", check: func(v any) string {
 		s, ok := v.(string)
 		switch {
 		case !ok:
 			return "must be a string holding an RE2 regular expression"
 		case len(s) > domain.MaxRegexBytes:
-			return fmt.Sprintf("must be at most %d bytes", domain.MaxRegexBytes)
-		}
-		if _, err := regexp.Compile(s); err != nil {
-			return "does not compile: " + strings.TrimPrefix(err.Error(), "error parsing regexp: ")
+			return fmt.Sprintf("must be at most %d bytes (it has %d; the limit is MaxRegexBytes)", domain.MaxRegexBytes, len(s))
 		}
 		return ""
 	}}
@@ -75,10 +73,10 @@ var (
 )
 
 var valueRules = map[domain.Operator]valueRule{
-	domain.OpEq:          scalarRule(1, 1),
-	domain.OpNeq:         scalarRule(1, 1),
-	domain.OpIn:          scalarRule(1, domain.MaxSetValues),
-	domain.OpNotIn:       scalarRule(1, domain.MaxSetValues),
+	domain.OpEq:          scalarRule(1, 1, ""),
+	domain.OpNeq:         scalarRule(1, 1, ""),
+	domain.OpIn:          scalarRule(1, domain.MaxSetValues, "MaxSetValues"),
+	domain.OpNotIn:       scalarRule(1, domain.MaxSetValues, "MaxSetValues"),
 	domain.OpStartsWith:  stringsRule,
 	domain.OpEndsWith:    stringsRule,
 	domain.OpContains:    stringsRule,
@@ -108,7 +106,7 @@ func scalarProblem(v any) string {
 	return "must be a string, number or boolean"
 }
 
-func (ps *problems) condition(path string, c domain.Condition) {
+func (ps *problems) condition(path string, c domain.Condition, regexes *domain.RegexTally) {
 	if msg := attributeProblem(c.Attribute); msg != "" {
 		ps.add(path+".attribute", "%s", msg)
 	}
@@ -134,12 +132,14 @@ func (ps *problems) condition(path string, c domain.Condition) {
 		ps.add(field, "%s takes at least %d value(s): each %s", c.Operator, rule.min, rule.what)
 		return
 	case n > rule.max:
-		ps.add(field, "%s takes at most %d values", c.Operator, rule.max)
+		ps.add(field, "%s takes at most %d values (it has %d; the limit is %s)", c.Operator, rule.max, n, rule.limit)
 		return
 	}
 	for i, v := range c.Values {
 		if msg := rule.check(v); msg != "" {
 			ps.add(at(field, i, ""), "%s", msg)
+		} else if c.Operator == domain.OpMatches {
+			ps.regex(at(field, i, ""), v.(string), regexes)
 		}
 	}
 }

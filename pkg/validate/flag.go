@@ -44,6 +44,9 @@ func (ps *problems) variants(f domain.Flag) {
 	if len(f.Variants) < MinVariants {
 		ps.add("variants", "a %s flag needs at least %d variants", f.Kind, MinVariants)
 	}
+	if n := len(f.Variants); n > domain.MaxVariants {
+		ps.overLimit("variants", n, domain.MaxVariants, "variants per flag", "MaxVariants")
+	}
 	seen := map[string]bool{}
 	for i, v := range f.Variants {
 		if v.Key != "" && seen[v.Key] {
@@ -52,6 +55,8 @@ func (ps *problems) variants(f domain.Flag) {
 		seen[v.Key] = true
 		if msg := valueProblem(f.Kind, v.Value); msg != "" {
 			ps.add(at("variants", i, "value"), "%s", msg)
+		} else if n := encodedSize(v.Value); n > domain.MaxVariantValueBytes {
+			ps.overLimit(at("variants", i, "value"), n, domain.MaxVariantValueBytes, "bytes per variant value encoded as JSON", "MaxVariantValueBytes")
 		}
 	}
 }
@@ -98,13 +103,19 @@ func valueProblem(k domain.Kind, v any) string {
 	return ""
 }
 
-// Config validates a flag's configuration in one environment. env holds every flag of
-// that environment with its current configuration (it may include f itself, whose entry
-// is ignored); it resolves prerequisites and finds cycles through them at any depth.
+// Config validates a flag's configuration in one environment, limits of package domain
+// included. env holds flags of that environment with their current configurations (it
+// may include f itself, whose entry is ignored); it resolves prerequisites, finds
+// cycles through them and measures the longest prerequisite chain through f. For that
+// env must hold every flag f's new prerequisites reach and every flag that reaches f
+// (its dependents), at any depth: a flag missing from env counts as having neither
+// prerequisites nor dependents.
 func Config(f domain.Flag, c domain.Config, env map[string]domain.FlagConfig) error {
 	var ps problems
 	ps.structural("", c)
+	ps.counts(c)
 	variants := variantKeys(f)
+	var regexes domain.RegexTally
 
 	if c.OffVariant != "" && !slices.Contains(variants, c.OffVariant) {
 		ps.add("off_variant", "unknown variant %q (the flag has %s)", c.OffVariant, strings.Join(variants, ", "))
@@ -119,11 +130,13 @@ func Config(f domain.Flag, c domain.Config, env map[string]domain.FlagConfig) er
 			ids[r.ID] = i
 		}
 		for j, cond := range r.Conditions {
-			ps.condition(at(at("rules", i, "conditions"), j, ""), cond)
+			ps.condition(at(at("rules", i, "conditions"), j, ""), cond, &regexes)
 		}
 		ps.serve(at("rules", i, "serve"), r.Serve, variants)
 	}
-	ps.prerequisites(f, c, env)
+	if !ps.prerequisites(f, c, env) {
+		ps.depth(f, c, env) // a cycle has no depth; it is reported as a cycle
+	}
 	return ps.err("configuration")
 }
 
@@ -221,7 +234,8 @@ func attributeProblem(a string) string {
 	return ""
 }
 
-func (ps *problems) prerequisites(f domain.Flag, c domain.Config, env map[string]domain.FlagConfig) {
+// prerequisites checks c's prerequisites, reporting whether one closes a cycle.
+func (ps *problems) prerequisites(f domain.Flag, c domain.Config, env map[string]domain.FlagConfig) (cyclic bool) {
 	seen := map[string]bool{}
 	for i, p := range c.Prerequisites {
 		field := at("prerequisites", i, "flag")
@@ -254,33 +268,43 @@ func (ps *problems) prerequisites(f domain.Flag, c domain.Config, env map[string
 		}
 		if path := cyclePath(f.Key, p.Flag, env); path != nil {
 			ps.add(field, "creates a prerequisite cycle: %s", strings.Join(append([]string{f.Key}, path...), " → "))
+			cyclic = true
 		}
 	}
+	return cyclic
 }
 
 // cyclePath returns the prerequisite chain from start back to target (start first,
-// target last), or nil when target is not reachable from start.
+// target last), or nil when target is not reachable from start. It visits each flag
+// once, and builds the chain once found: a stored chain may be thousands of flags long.
 func cyclePath(target, start string, env map[string]domain.FlagConfig) []string {
 	visited := map[string]bool{}
-	var walk func(key string) []string
-	walk = func(key string) []string {
+	var path []string // from target back to start, once found
+	var walk func(key string) bool
+	walk = func(key string) bool {
 		if key == target {
-			return []string{key}
+			path = append(path, key)
+			return true
 		}
 		if visited[key] {
-			return nil
+			return false
 		}
 		visited[key] = true
 		fc, ok := env[key]
 		if !ok {
-			return nil
+			return false
 		}
 		for _, p := range fc.Config.Prerequisites {
-			if rest := walk(p.Flag); rest != nil {
-				return append([]string{key}, rest...)
+			if walk(p.Flag) {
+				path = append(path, key)
+				return true
 			}
 		}
+		return false
+	}
+	if !walk(start) {
 		return nil
 	}
-	return walk(start)
+	slices.Reverse(path)
+	return path
 }

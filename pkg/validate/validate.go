@@ -4,7 +4,10 @@
 //
 // Structural rules (required fields, lengths, key patterns) are the `validate` tags on
 // the domain types, checked by go-playground/validator; semantic rules (variants that
-// exist, weights, operator values, prerequisites and their cycles) are the code here.
+// exist, weights, operator values, prerequisites and their cycles) and the limits of
+// package domain (counts, encoded sizes, the programs of patterns, the depth of
+// prerequisite chains) are the code here, each message naming its limit. Snapshot checks
+// the limits of a whole environment, which no single write shows.
 //
 // Keys follow documented patterns:
 //

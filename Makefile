@@ -33,12 +33,14 @@ bench:
 chaos:
 	scripts/chaos
 
-## fuzz: each fuzz target for FUZZTIME (default 30s)
+## fuzz: each fuzz target for FUZZTIME (default 30s): evaluation, validation, semver,
+## and the evaluator's public request decoding
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/semver -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./services/evaluator/internal/api -run '^$$' -fuzz '^FuzzRequestDecoding$$' -fuzztime $(FUZZTIME)
 
 ## run: start the whole stack locally (Ctrl-C stops it)
 run:

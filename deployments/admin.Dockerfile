@@ -18,8 +18,10 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/admin ./services/a
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/admin /admin
 USER nonroot:nonroot
-ENV HTTP_ADDR=0.0.0.0:8080 LOG_FORMAT=json
-EXPOSE 8080
+# 8080: the API. 9080: the operations listener (metrics, profiles); publish it only
+# where operators and Prometheus reach it.
+ENV HTTP_ADDR=0.0.0.0:8080 OPS_ADDR=0.0.0.0:9080 LOG_FORMAT=json
+EXPOSE 8080 9080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["/admin", "healthcheck"]
 ENTRYPOINT ["/admin"]
 CMD ["serve"]

@@ -140,11 +140,22 @@ func TestCompose(t *testing.T) {
 	if c := svc("migrate").Command; !slices.Equal([]string(c), []string{"migrate", "up"}) || svc("migrate").Restart != "no" {
 		t.Errorf("migrate must be one-shot 'migrate up': %v, restart %q", c, svc("migrate").Restart)
 	}
-	ports := map[string]string{"admin": "8080", "evaluator": "8081"}
-	for name, port := range ports {
+	// The API and the operations listener (metrics, profiles), both on loopback only,
+	// the latter where OPS_ADDR listens.
+	ports := map[string][2]string{"admin": {"8080", "9080"}, "evaluator": {"8081", "9081"}}
+	for name, want := range ports {
 		ps := svc(name).Ports
-		if len(ps) != 1 || ps[0].Published != port || ps[0].Target != mustAtoi(t, port) || ps[0].HostIP != "127.0.0.1" {
-			t.Errorf("%s ports %+v, want 127.0.0.1:%s:%s", name, ps, port, port)
+		if len(ps) != 2 {
+			t.Errorf("%s ports %+v, want the API's and the operations listener's", name, ps)
+			continue
+		}
+		for i, port := range want {
+			if ps[i].Published != port || ps[i].Target != mustAtoi(t, port) || ps[i].HostIP != "127.0.0.1" {
+				t.Errorf("%s port %+v, want 127.0.0.1:%s:%s", name, ps[i], port, port)
+			}
+		}
+		if ops := svc(name).Environment["OPS_ADDR"]; ops == nil || *ops != "0.0.0.0:"+want[1] {
+			t.Errorf("%s: OPS_ADDR %v, want 0.0.0.0:%s", name, ops, want[1])
 		}
 	}
 	for _, v := range []string{"pgdata", "redisdata"} {
@@ -216,6 +227,12 @@ func TestDockerfiles(t *testing.T) {
 						t.Errorf("COPY %s: not in the repository", src)
 					}
 				}
+			}
+			// The image listens for the API and for operations where it says it does.
+			env := regexp.MustCompile(`(?m)^ENV .*\bHTTP_ADDR=0\.0\.0\.0:(\d+) .*\bOPS_ADDR=0\.0\.0\.0:(\d+)\b`).FindStringSubmatch(final)
+			expose := regexp.MustCompile(`(?m)^EXPOSE (.+)$`).FindStringSubmatch(final)
+			if env == nil || expose == nil || !slices.Equal(strings.Fields(expose[1]), env[1:]) {
+				t.Errorf("the final stage must set HTTP_ADDR and OPS_ADDR and EXPOSE both ports: ENV %v, EXPOSE %v", env, expose)
 			}
 			f, err := elf.Open(dockerBuild(t, svc))
 			if err != nil {

@@ -18,8 +18,10 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/evaluator ./servic
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/evaluator /evaluator
 USER nonroot:nonroot
-ENV HTTP_ADDR=0.0.0.0:8081 LOG_FORMAT=json
-EXPOSE 8081
+# 8081: the API. 9081: the operations listener (metrics, profiles); publish it only
+# where operators and Prometheus reach it.
+ENV HTTP_ADDR=0.0.0.0:8081 OPS_ADDR=0.0.0.0:9081 LOG_FORMAT=json
+EXPOSE 8081 9081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["/evaluator", "healthcheck"]
 ENTRYPOINT ["/evaluator"]
 

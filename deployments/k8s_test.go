@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -205,6 +206,32 @@ func checkManifests(t *testing.T, objs []object, withSecret bool) {
 			}
 		}
 	}
+	// Prometheus scrapes each pod's operations listener: the annotated port is the
+	// container port named ops, which OPS_ADDR listens on; probes and Services use the
+	// public port only, so no Service exposes the metrics or the profiles.
+	for name, d := range deps {
+		ann := d.labels("spec", "template", "metadata", "annotations")
+		c := containers(d)[0]
+		ops := ports(c)["ops"]
+		if ops == 0 || ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/path"] != "/metrics" || ann["prometheus.io/port"] != strconv.Itoa(ops) {
+			t.Errorf("%s: scrape annotations %v, want the container port named ops (%d) and /metrics", name, ann, ops)
+		}
+		if got := envValue(c, "OPS_ADDR"); got != "0.0.0.0:"+strconv.Itoa(ops) {
+			t.Errorf("%s: OPS_ADDR %q, want 0.0.0.0:%d", name, got, ops)
+		}
+		for _, probe := range []string{"readinessProbe", "livenessProbe"} {
+			if c.str(probe, "httpGet", "port") == "ops" {
+				t.Errorf("%s: %s on the operations port", name, probe)
+			}
+		}
+	}
+	for name, s := range services {
+		for _, p := range s.list("spec", "ports") {
+			if po, _ := asObject(p); po.str("targetPort") == "ops" || po.str("name") == "ops" {
+				t.Errorf("Service %s exposes the operations listener", name)
+			}
+		}
+	}
 	// Services select a Deployment's pods and target one of its ports.
 	for name, s := range services {
 		sel := s.labels("spec", "selector")
@@ -285,6 +312,16 @@ func checkManifests(t *testing.T, objs []object, withSecret bool) {
 			}
 		}
 	}
+}
+
+// envValue returns the literal value of a container's environment variable.
+func envValue(c object, name string) string {
+	for _, e := range c.list("env") {
+		if m, ok := asObject(e); ok && m.str("name") == name {
+			return m.str("value")
+		}
+	}
+	return ""
 }
 
 func toStrings(l []any) []string {

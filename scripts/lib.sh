@@ -66,12 +66,16 @@ wait_healthy() {
   return 1
 }
 
-# start NAME PORT CMD...: runs CMD with HTTP_ADDR on PORT in the background, logging to
-# $log_dir/NAME.log; sets last_pid.
+# start NAME PORT CMD...: runs CMD with HTTP_ADDR on PORT and its operations listener
+# (OPS_ADDR: /metrics, /debug/pprof/) on the first free port from PORT+100, in the
+# background, logging to $log_dir/NAME.log; sets last_pid and last_ops (host:port). The
+# services' default operations ports would collide between runs and with make run.
 start() {
   local name=$1 port=$2
   shift 2
-  HTTP_ADDR=127.0.0.1:$port "$@" 2>>"$log_dir/$name.log" &
+  last_ops=127.0.0.1:$(free_port $((port + 100)))
+  HTTP_ADDR=127.0.0.1:$port OPS_ADDR=$last_ops "$@" 2>>"$log_dir/$name.log" &
   last_pid=$!
   pids+=("$last_pid")
+  echo "$name: http://127.0.0.1:$port, metrics and profiles on http://$last_ops" >&2
 }

@@ -35,7 +35,8 @@ func Decode(c echo.Context, v any) error {
 
 // DecodeBytes is Decode for a body already read. It first checks the whole document
 // against v's type, so that every unknown field and every value of the wrong type is
-// reported at once, each with its path (rules[0].conditions[1].operator).
+// reported at once, each with its path (rules[0].conditions[1].operator). Strings
+// holding invalid UTF-8 or \u0000, which PostgreSQL text refuses, are reported too.
 func DecodeBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return invalid("body", "is required: send a JSON object")
@@ -51,6 +52,7 @@ func DecodeBytes(body []byte, v any) error {
 	}
 	var fields []domain.FieldError
 	check(reflect.TypeOf(v), doc, "", &fields)
+	fields = append(fields, jsonTextProblems(body)...)
 	if len(fields) > 0 {
 		return &domain.Error{Code: domain.CodeInvalid, Message: "invalid request body", Fields: fields}
 	}
@@ -255,9 +257,14 @@ type Query struct {
 // NewQuery reads the query parameters of c.
 func NewQuery(c echo.Context) *Query { return &Query{c: c} }
 
-// Page reads limit and cursor.
+// Page reads limit and cursor. The cursor is checked here, so that one not made by
+// EncodeCursor never reaches a store.
 func (q *Query) Page() domain.Page {
 	p := domain.Page{Limit: domain.DefaultPageLimit, Cursor: q.c.QueryParam("cursor")}
+	if _, err := DecodeCursor(p.Cursor); err != nil {
+		q.Fields = append(q.Fields, domain.ErrorFields(err)...)
+		p.Cursor = ""
+	}
 	if s := q.c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > domain.MaxPageLimit {
@@ -318,12 +325,14 @@ func EncodeCursor(position string) string {
 }
 
 // DecodeCursor reverses EncodeCursor; a cursor that was not made by it is invalid.
+// Positions are keys and ids, so one that is not text (AA decodes to a NUL) was not
+// made by it either, and must not reach a query.
 func DecodeCursor(cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) == 0 {
+	if err != nil || len(b) == 0 || textProblem(string(b)) != "" {
 		return "", &domain.Error{Code: domain.CodeInvalid, Message: "invalid query",
 			Fields: []domain.FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}}
 	}

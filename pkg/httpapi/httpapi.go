@@ -34,6 +34,7 @@ var statuses = map[domain.Code]int{
 	domain.CodeConflict:     http.StatusConflict,
 	domain.CodePrecondition: http.StatusPreconditionRequired,
 	domain.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	domain.CodeLimit:        http.StatusUnprocessableEntity,
 	domain.CodeRateLimited:  http.StatusTooManyRequests,
 	domain.CodeUnavailable:  http.StatusServiceUnavailable,
 	domain.CodeInternal:     http.StatusInternalServerError,

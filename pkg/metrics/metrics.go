@@ -1,10 +1,12 @@
 // Package metrics exposes Prometheus metrics: each service builds its own registry
 // (no global state), the HTTP middleware records requests by route and status with
-// latency histograms, and Handler serves /metrics.
+// latency histograms, and OpsServer serves /metrics and the profiles on the
+// operations listener, apart from the public port.
 package metrics
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,10 +33,33 @@ func Handler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
+// OpsHandler serves what only operators may see, on the operations listener: the
+// metrics at /metrics (they name every tenant's flags) and Go's profiles under
+// /debug/pprof/. The public ports serve neither.
+func OpsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", Handler(reg))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// OpsServer returns the operations listener's server on addr (OPS_ADDR). Its write
+// timeout leaves room for CPU profiles and traces, which last as long as asked
+// (30 s by default).
+func OpsServer(addr string, reg *prometheus.Registry) *http.Server {
+	return &http.Server{Addr: addr, Handler: OpsHandler(reg), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+}
+
 // HTTP records requests.
 type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	panics   prometheus.Counter
 	cache    sync.Map // route, method and status → *series: label lookups hash on every call
 }
 
@@ -71,10 +96,17 @@ func NewHTTP(reg prometheus.Registerer, service string) *HTTP {
 			Help:    "HTTP request latency by route and method.",
 			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
 		}, []string{"route", "method"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Subsystem: service, Name: "http_panics_total",
+			Help: "Panics recovered while answering a request (each answered 500).",
+		}),
 	}
-	reg.MustRegister(h.requests, h.duration)
+	reg.MustRegister(h.requests, h.duration, h.panics)
 	return h
 }
+
+// Panics counts the panics the service's recover middleware catches.
+func (h *HTTP) Panics() prometheus.Counter { return h.panics }
 
 // Middleware records each request after it is answered, by its route pattern (never
 // the raw path, which would make a series per flag key).

@@ -36,3 +36,28 @@ func TestHTTPMetrics(t *testing.T) {
 		t.Error("metrics must be labelled by route pattern, not by path")
 	}
 }
+
+// TestOpsHandler: the operations listener answers the metrics and the profiles, the
+// panic counter among the metrics.
+func TestOpsHandler(t *testing.T) {
+	reg := NewRegistry()
+	NewHTTP(reg, "test").Panics().Inc()
+	srv := httptest.NewServer(OpsHandler(reg))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/metrics":                  "switchyard_test_http_panics_total 1",
+		"/debug/pprof/":             "goroutine",
+		"/debug/pprof/cmdline":      "",
+		"/debug/pprof/heap?debug=1": "heap profile",
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, want 200 with %q", path, res.StatusCode, want)
+		}
+	}
+}

@@ -28,8 +28,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard/switchyard/pkg/healthcheck"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/ratelimit"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
@@ -147,14 +149,23 @@ func newApp(ctx context.Context, cfg config.Config) (*app, error) {
 	}
 	worker := outbox.New(log, store, rdb, cfg.OutboxInterval, 500*time.Millisecond)
 	hasher := auth.NewHasher(auth.DefaultArgon2)
+	// The limits live in Redis, shared by every replica (per process while it is down).
+	perMinute := func(name string, n int) *ratelimit.Limiter {
+		return ratelimit.New(rdb, name, ratelimit.Options{Limit: n, Window: time.Minute})
+	}
+	guesses := &auth.Guesses{
+		Address: perMinute("login-address", cfg.LoginPerAddress),
+		Pair:    perMinute("login-account-address", cfg.LoginPerAccountAddress),
+		Account: perMinute("login-account", cfg.LoginPerAccount),
+	}
 	authn := auth.NewAuthenticator(log, store, auth.Options{
 		BootstrapToken: cfg.AdminToken,
 		Sessions:       auth.NewSessions([]byte(cfg.JWTSecret), cfg.JWTTTL),
 		Hasher:         hasher,
-		AccountLimit:   auth.NewLimiter(cfg.LoginPerAccount, time.Minute),
-		AddressLimit:   auth.NewLimiter(cfg.LoginPerAddress, time.Minute),
+		Guesses:        guesses,
+		Failures:       perMinute("authfail", cfg.AuthFailuresPerAddress),
 	})
-	svc := service.New(log, store, worker, hasher, auth.NewToken)
+	svc := service.New(log, store, worker, hasher, guesses, auth.NewToken)
 	return &app{log: log, store: store, rdb: rdb, worker: worker, svc: svc, auth: authn}, nil
 }
 
@@ -182,12 +193,14 @@ func serve(ctx context.Context, cfg config.Config) error {
 		}
 		return float64(n)
 	})
+	httpMetrics := metrics.NewHTTP(reg, "admin")
 	handler := api.New(a.log, a.svc, api.Options{
 		Auth:           a.auth,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Ready:          map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
-		Metrics:        metrics.NewHTTP(reg, "admin").Middleware(),
-		MetricsHandler: metrics.Handler(reg),
+		Metrics:        httpMetrics.Middleware(),
+		Panics:         httpMetrics.Panics(),
+		TrustedProxies: cfg.TrustedProxies,
 	})
 	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
@@ -198,22 +211,28 @@ func serve(ctx context.Context, cfg config.Config) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 
+	// The public port drains first at shutdown; the operations listener stays up
+	// meanwhile, so the drain can be watched, and stops last.
+	servers := []*http.Server{srv}
+	if cfg.OpsAddr != "" {
+		servers = append(servers, metrics.OpsServer(cfg.OpsAddr, reg))
+	}
+	serveErr, err := httpapi.Start(servers...)
+	if err != nil {
+		return err
+	}
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
 		a.worker.Run(workerCtx)
 	}()
+	a.log.Info("admin listening", "addr", cfg.HTTPAddr, "ops_addr", cfg.OpsAddr)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ListenAndServe() }()
-	a.log.Info("admin listening", "addr", cfg.HTTPAddr)
-
+	var failed error // a listener that stopped by itself ends the service like a signal
 	select {
-	case err := <-serveErr:
-		stopWorker()
-		<-workerDone
-		return fmt.Errorf("http server: %w", err)
+	case failed = <-serveErr:
+		a.log.Error("listener failed", "error", failed)
 	case <-ctx.Done():
 	}
 
@@ -222,11 +241,9 @@ func serve(ctx context.Context, cfg config.Config) error {
 	a.log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		a.log.Warn("http shutdown", "error", err)
-	}
+	httpapi.Shutdown(shutdownCtx, a.log, servers...)
 	stopWorker()
 	<-workerDone
 	a.worker.Drain(shutdownCtx)
-	return nil
+	return failed
 }

@@ -38,13 +38,15 @@ func TestStartupFailsNamingTheBadVariable(t *testing.T) {
 
 // TestGracefulShutdown stops the admin service while a write is in flight: the write
 // completes and is persisted, new connections are refused, and the invalidations it
-// enqueued are delivered to Redis before serve returns.
+// enqueued are delivered to Redis before serve returns. Before that, the operations
+// listener serves the metrics and profiles the public port does not; it stops too.
 func TestGracefulShutdown(t *testing.T) {
 	dbURL := testinfra.PostgresDB(t)
 	redisURL := testinfra.RedisURL(t)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testinfra.FreePort(t)))
+	opsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testinfra.FreePort(t)))
 	env := map[string]string{
-		"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "HTTP_ADDR": addr,
+		"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "HTTP_ADDR": addr, "OPS_ADDR": opsAddr,
 		"ADMIN_TOKEN": token, "JWT_SECRET": token, "SHUTDOWN_TIMEOUT": "10s", "LOG_LEVEL": "warn",
 		"OUTBOX_INTERVAL": "1h", // only the shutdown drain retries
 	}
@@ -61,6 +63,7 @@ func TestGracefulShutdown(t *testing.T) {
 	testinfra.WaitReady(t, base+"/readyz")
 	c := &testinfra.Client{T: t, URL: base, Auth: "Bearer " + token}
 	c.Must(http.StatusCreated, http.MethodPost, "/api/v1/projects", map[string]any{"key": "shop"})
+	checkOperationsListener(t, base, "http://"+opsAddr, `switchyard_admin_http_requests_total{method="POST",route="/api/v1/projects",status="201"} 1`)
 
 	inflight := testinfra.StartInFlight(t, addr, http.MethodPost, "/api/v1/projects/shop/flags",
 		`{"key":"late-flag","kind":"boolean"}`, "Authorization", "Bearer "+token)
@@ -82,6 +85,7 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not return after the shutdown")
 	}
+	testinfra.WaitRefused(t, opsAddr) // the operations listener went down too
 
 	db, err := sql.Open("pgx", dbURL)
 	if err != nil {
@@ -123,5 +127,31 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("%d environments, want 3", n)
+	}
+}
+
+// checkOperationsListener: metrics and profiles answer on the operations listener
+// only; on the public port they are 404.
+func checkOperationsListener(t *testing.T, public, ops, metric string) {
+	t.Helper()
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
+		if status, _ := get(public + path); status != http.StatusNotFound {
+			t.Errorf("public %s: %d, want 404", path, status)
+		}
+	}
+	if status, body := get(ops + "/metrics"); status != http.StatusOK || !strings.Contains(body, metric) || !strings.Contains(body, "_http_panics_total 0") {
+		t.Errorf("ops /metrics: %d, want 200 with %s and the panic counter", status, metric)
+	}
+	if status, body := get(ops + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("ops /debug/pprof/: %d", status)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,7 +35,7 @@ type Checker interface {
 
 // Authenticator turns credentials into principals, and logs users in.
 type Authenticator interface {
-	Authenticate(ctx context.Context, credential string) (*auth.Principal, error)
+	Authenticate(ctx context.Context, credential, client string) (*auth.Principal, error)
 	Login(ctx context.Context, email, password, address string) (string, time.Time, error)
 }
 
@@ -44,9 +45,13 @@ type Options struct {
 	MaxBodyBytes int64
 	// Ready names the dependencies /readyz checks.
 	Ready map[string]Checker
-	// Metrics records requests; MetricsHandler serves /metrics. Both optional.
-	Metrics        echo.MiddlewareFunc
-	MetricsHandler http.Handler
+	// Metrics records requests and Panics counts recovered panics; both optional. The
+	// metrics themselves are served on the operations listener, not here.
+	Metrics echo.MiddlewareFunc
+	Panics  httpapi.PanicCounter
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (c.RealIP,
+	// which the login limits count by). None: the connection's peer is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // API serves the admin API.
@@ -60,9 +65,9 @@ type API struct {
 func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	a := &API{svc: svc, log: log, opt: opt}
 	e := echo.New()
-	// Login limits count client addresses: trust the connection, not forwarded headers,
-	// unless a proxy in front is configured to be trusted (issue of the deployment).
-	e.IPExtractor = echo.ExtractIPDirect()
+	// Login limits count client addresses: the connection's, or the one a trusted proxy
+	// forwards, never one a client merely claims.
+	e.IPExtractor = httpapi.IPExtractor(opt.TrustedProxies)
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
 	e.JSONSerializer = httpapi.JSONSerializer{}
@@ -70,7 +75,9 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	if opt.Metrics != nil {
 		e.Use(opt.Metrics)
 	}
-	e.Use(recoverer(log), httpapi.BodyLimit(opt.MaxBodyBytes))
+	// Recover sits inside the log and the metrics, so a panic's 500 shows in both;
+	// bad bytes are refused before anything reads them.
+	e.Use(httpapi.Recover(log, opt.Panics), httpapi.RejectBadText(), httpapi.BodyLimit(opt.MaxBodyBytes))
 
 	doc, err := Document()
 	if err != nil {
@@ -79,9 +86,6 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	doc.Register(e)
 
 	e.GET("/healthz", a.healthz)
-	if opt.MetricsHandler != nil {
-		e.GET("/metrics", echo.WrapHandler(opt.MetricsHandler))
-	}
 	e.GET("/readyz", a.readyz)
 
 	// Authentication is attached per route rather than to a group: a group's
@@ -132,21 +136,6 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	return e
 }
 
-// recoverer turns a panic into a 500 with the stack in the log, never on the wire.
-func recoverer(log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) (err error) {
-			defer func() {
-				if r := recover(); r != nil {
-					log.ErrorContext(c.Request().Context(), "panic", "panic", r, "request_id", httpapi.RequestIDOf(c))
-					err = domain.Errorf(domain.CodeInternal, "internal error")
-				}
-			}()
-			return next(c)
-		}
-	}
-}
-
 // credentials returns the token of the request: Authorization: Bearer, or X-Admin-Token.
 func credentials(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -162,7 +151,7 @@ func credentials(r *http.Request) string {
 // authenticate admits the bootstrap token, API tokens and login sessions.
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p, err := a.opt.Auth.Authenticate(c.Request().Context(), credentials(c.Request()))
+		p, err := a.opt.Auth.Authenticate(c.Request().Context(), credentials(c.Request()), httpapi.ClientKey(c.RealIP()))
 		if err != nil {
 			return err
 		}
@@ -175,9 +164,9 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 func origin(c echo.Context) domain.Origin {
 	p, _ := c.Get("principal").(*auth.Principal)
 	if p == nil {
-		return domain.Origin{RequestID: httpapi.RequestIDOf(c), Access: auth.Member(domain.Actor{}, "", nil)}
+		return domain.Origin{RequestID: httpapi.RequestIDOf(c), Address: httpapi.ClientKey(c.RealIP()), Access: auth.Member(domain.Actor{}, "", nil)}
 	}
-	return domain.Origin{Actor: p.Actor, RequestID: httpapi.RequestIDOf(c), Access: p}
+	return domain.Origin{Actor: p.Actor, RequestID: httpapi.RequestIDOf(c), Address: httpapi.ClientKey(c.RealIP()), Access: p}
 }
 
 // param returns a path parameter, unescaped: flag keys may hold "/", sent as %2F.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/metrics"
 	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
+	"github.com/switchyard/switchyard/pkg/ratelimit"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
@@ -69,15 +70,21 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 	rdb := redis.NewClient(opt)
 	worker := outbox.New(log, store, rdb, 50*time.Millisecond, 300*time.Millisecond)
 	hasher := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}) // cheap: tests make many users
+	// Limits in the shared Redis, under names of this test's own.
+	ns := dbURL[strings.LastIndex(dbURL, "/")+1:]
+	perMinute := func(name string, n int) *ratelimit.Limiter {
+		return ratelimit.New(rdb, ns+"-"+name, ratelimit.Options{Limit: n, Window: time.Minute})
+	}
+	guesses := &auth.Guesses{Address: perMinute("address", 1000), Pair: perMinute("pair", 5), Account: perMinute("account", 30)}
 	authn := auth.NewAuthenticator(log, store, auth.Options{
 		BootstrapToken: token, Sessions: auth.NewSessions([]byte(jwtSecret), time.Hour), Hasher: hasher,
-		AccountLimit: auth.NewLimiter(5, time.Minute), AddressLimit: auth.NewLimiter(1000, time.Minute),
+		Guesses: guesses, Failures: perMinute("authfail", 1000),
 	})
-	svc := service.New(log, store, worker, hasher, auth.NewToken)
-	reg := metrics.NewRegistry()
+	svc := service.New(log, store, worker, hasher, guesses, auth.NewToken)
+	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "admin")
 	h := api.New(log, svc, api.Options{Auth: authn, MaxBodyBytes: 64 << 10,
 		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
-		Metrics: metrics.NewHTTP(reg, "admin").Middleware(), MetricsHandler: metrics.Handler(reg)})
+		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
 	srv := httptest.NewServer(h)
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -3,23 +3,37 @@
 package config
 
 import (
+	"net"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
 // Config is the admin service's configuration. Each field documents its variable.
 type Config struct {
-	DatabaseURL string        // DATABASE_URL, required: postgres://user:password@host:port/db
-	RedisURL    string        // REDIS_URL, required: redis://host:port/db
-	HTTPAddr    string        // HTTP_ADDR, default 127.0.0.1:8080
-	AdminToken  string        // ADMIN_TOKEN, required: the bootstrap superuser token, ≥ 32 characters
-	JWTSecret   string        // JWT_SECRET, required: signs login sessions (HS256), ≥ 32 bytes
-	JWTTTL      time.Duration // JWT_TTL, default 12h: how long a login session lasts
+	DatabaseURL string // DATABASE_URL, required: postgres://user:password@host:port/db
+	RedisURL    string // REDIS_URL, required: redis://host:port/db
+	HTTPAddr    string // HTTP_ADDR, default 127.0.0.1:8080
+	// OPS_ADDR, default 127.0.0.1:9080: the operations listener (metrics, profiles);
+	// "off" turns it off, and OpsAddr is then empty.
+	OpsAddr string
+	// TRUSTED_PROXIES, default none: comma-separated CIDRs of the proxies whose
+	// X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	AdminToken     string        // ADMIN_TOKEN, required: the bootstrap superuser token, ≥ 32 characters
+	JWTSecret      string        // JWT_SECRET, required: signs login sessions (HS256), ≥ 32 bytes
+	JWTTTL         time.Duration // JWT_TTL, default 12h: how long a login session lasts
 
-	LoginPerAccount int // LOGIN_ATTEMPTS_PER_ACCOUNT, default 10: login attempts per account per minute
-	LoginPerAddress int // LOGIN_ATTEMPTS_PER_ADDRESS, default 50: login attempts per client address per minute
+	// Password guesses per minute, at login and at a password change's current_password,
+	// counted in Redis across replicas (per process while Redis is down):
+	LoginPerAddress        int // LOGIN_ATTEMPTS_PER_ADDRESS, default 50: attempts from one client address
+	LoginPerAccountAddress int // LOGIN_ATTEMPTS_PER_ACCOUNT_ADDRESS, default 5: attempts at one account from one address (a success gives them back)
+	LoginPerAccount        int // LOGIN_ATTEMPTS_PER_ACCOUNT, default 30: attempts at one account from all addresses
+	// AUTH_FAILURES_PER_ADDRESS, default 30: failed authentications (bad tokens or
+	// sessions) per client address per minute, then 429
+	AuthFailuresPerAddress int
 
 	MaxBodyBytes    int64         // MAX_BODY_BYTES, default 1 MiB: larger request bodies get 413
 	OutboxInterval  time.Duration // OUTBOX_INTERVAL, default 1s: how often undelivered invalidations are retried
@@ -37,20 +51,27 @@ const MinTokenLen = 32
 func Load(getenv func(string) string) (Config, error) {
 	r := envconfig.New(getenv)
 	c := Config{
-		DatabaseURL:     r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
-		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
-		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8080"),
-		AdminToken:      getenv("ADMIN_TOKEN"),
-		JWTSecret:       getenv("JWT_SECRET"),
-		JWTTTL:          r.Duration("JWT_TTL", 12*time.Hour),
-		LoginPerAccount: int(r.Int("LOGIN_ATTEMPTS_PER_ACCOUNT", 10, 1)),
-		LoginPerAddress: int(r.Int("LOGIN_ATTEMPTS_PER_ADDRESS", 50, 1)),
-		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 1<<20, 1024),
-		DBMaxConns:      int(r.Int("DB_MAX_CONNS", 20, 2)),
-		OutboxInterval:  r.Duration("OUTBOX_INTERVAL", time.Second),
-		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		LogLevel:        r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:       r.OneOf("LOG_FORMAT", "json", "json", "text"),
+		DatabaseURL:            r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
+		RedisURL:               r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
+		HTTPAddr:               r.Addr("HTTP_ADDR", "127.0.0.1:8080"),
+		AdminToken:             getenv("ADMIN_TOKEN"),
+		JWTSecret:              getenv("JWT_SECRET"),
+		JWTTTL:                 r.Duration("JWT_TTL", 12*time.Hour),
+		LoginPerAddress:        int(r.Int("LOGIN_ATTEMPTS_PER_ADDRESS", 50, 1)),
+		LoginPerAccountAddress: int(r.Int("LOGIN_ATTEMPTS_PER_ACCOUNT_ADDRESS", 5, 1)),
+		LoginPerAccount:        int(r.Int("LOGIN_ATTEMPTS_PER_ACCOUNT", 30, 1)),
+		AuthFailuresPerAddress: int(r.Int("AUTH_FAILURES_PER_ADDRESS", 30, 1)),
+		MaxBodyBytes:           r.Int("MAX_BODY_BYTES", 1<<20, 1024),
+		DBMaxConns:             int(r.Int("DB_MAX_CONNS", 20, 2)),
+		OutboxInterval:         r.Duration("OUTBOX_INTERVAL", time.Second),
+		ShutdownTimeout:        r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		LogLevel:               r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:              r.OneOf("LOG_FORMAT", "json", "json", "text"),
+		OpsAddr:                opsAddr(r, "127.0.0.1:9080"),
+		TrustedProxies:         trustedProxies(r),
+	}
+	if c.OpsAddr == c.HTTPAddr {
+		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)
 	}
 	if len(c.AdminToken) < MinTokenLen {
 		r.Fail("ADMIN_TOKEN: required, at least %d characters (openssl rand -hex 32)", MinTokenLen)
@@ -59,4 +80,21 @@ func Load(getenv func(string) string) (Config, error) {
 		r.Fail("JWT_SECRET: required, at least %d bytes (openssl rand -hex 32)", MinTokenLen)
 	}
 	return c, r.Err()
+}
+
+// opsAddr reads OPS_ADDR: host:port, or "off" for no operations listener ("").
+func opsAddr(r *envconfig.Reader, def string) string {
+	if r.String("OPS_ADDR", def) == "off" {
+		return ""
+	}
+	return r.Addr("OPS_ADDR", def)
+}
+
+// trustedProxies reads TRUSTED_PROXIES, naming the bad entry.
+func trustedProxies(r *envconfig.Reader) []*net.IPNet {
+	nets, err := httpapi.ParseCIDRs(r.String("TRUSTED_PROXIES", ""))
+	if err != nil {
+		r.Fail("TRUSTED_PROXIES: %v", err)
+	}
+	return nets
 }

@@ -19,8 +19,22 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:8080" || c.MaxBodyBytes != 1<<20 || c.OutboxInterval != time.Second {
+	if c.HTTPAddr != "127.0.0.1:8080" || c.MaxBodyBytes != 1<<20 || c.OutboxInterval != time.Second ||
+		c.OpsAddr != "127.0.0.1:9080" || len(c.TrustedProxies) != 0 {
 		t.Errorf("defaults: %+v", c)
+	}
+	set := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for k, v := range good {
+			m[k] = v
+		}
+		return m
+	}
+	if c, err := Load(env(set("OPS_ADDR", "off"))); err != nil || c.OpsAddr != "" {
+		t.Errorf("OPS_ADDR=off: %q %v", c.OpsAddr, err)
+	}
+	if c, err := Load(env(set("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"))); err != nil || len(c.TrustedProxies) != 2 {
+		t.Errorf("TRUSTED_PROXIES: %v %v", c.TrustedProxies, err)
 	}
 	tests := []struct {
 		name, key, value, want string
@@ -32,7 +46,11 @@ func TestLoad(t *testing.T) {
 		{"short secret", "JWT_SECRET", "short", "JWT_SECRET: required, at least 32"},
 		{"bad session length", "JWT_TTL", "forever", "JWT_TTL"},
 		{"bad login limit", "LOGIN_ATTEMPTS_PER_ACCOUNT", "0", "LOGIN_ATTEMPTS_PER_ACCOUNT"},
+		{"bad auth failure limit", "AUTH_FAILURES_PER_ADDRESS", "-1", "AUTH_FAILURES_PER_ADDRESS"},
 		{"bad addr", "HTTP_ADDR", "8080", "HTTP_ADDR"},
+		{"bad ops addr", "OPS_ADDR", "9080", "OPS_ADDR"},
+		{"ops on the public port", "OPS_ADDR", "127.0.0.1:8080", "OPS_ADDR"},
+		{"bad proxy CIDR", "TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.0/33", `TRUSTED_PROXIES: "10.0.0.0/33"`},
 		{"bad body limit", "MAX_BODY_BYTES", "lots", "MAX_BODY_BYTES"},
 		{"bad interval", "OUTBOX_INTERVAL", "-1s", "OUTBOX_INTERVAL"},
 		{"bad level", "LOG_LEVEL", "loud", "LOG_LEVEL"},

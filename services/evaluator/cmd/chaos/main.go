@@ -73,11 +73,15 @@ func newProc(o options, name string, args []string, env ...string) (*proc, error
 	if err != nil {
 		return nil, err
 	}
+	opsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(filepath.Join(o.logDir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &proc{name: name, addr: addr, args: args, env: env, log: f}, nil
+	return &proc{name: name, addr: addr, opsAddr: opsAddr, args: args, env: env, log: f}, nil
 }
 
 func run(ctx context.Context, o options) (bool, error) {
@@ -126,10 +130,10 @@ func run(ctx context.Context, o options) (bool, error) {
 	var published float64
 	var received [2]float64 // per replica
 	scrape := func() {
-		published += metric(ctx, admin.url(), "switchyard_admin_invalidations_published_total")
+		published += metric(ctx, admin.opsURL(), "switchyard_admin_invalidations_published_total")
 	}
 	scrapeEval := func(i int) {
-		received[i] += metric(ctx, evals[i].url(), "switchyard_evaluator_invalidations_received_total")
+		received[i] += metric(ctx, evals[i].opsURL(), "switchyard_evaluator_invalidations_received_total")
 	}
 
 	var faults atomic.Int32

@@ -14,6 +14,7 @@ import (
 // proc is a service process the run starts, stops and restarts.
 type proc struct {
 	name, addr string
+	opsAddr    string // the operations listener: /metrics
 	args       []string
 	env        []string
 	log        *os.File
@@ -25,11 +26,14 @@ type proc struct {
 
 func (p *proc) url() string { return "http://" + p.addr }
 
+// opsURL is where the process serves its metrics.
+func (p *proc) opsURL() string { return "http://" + p.opsAddr }
+
 // start runs the process and waits until /healthz answers.
 func (p *proc) start(ctx context.Context) error {
 	p.mu.Lock()
 	cmd := exec.Command(p.args[0], p.args[1:]...)
-	cmd.Env = append(append(os.Environ(), p.env...), "HTTP_ADDR="+p.addr)
+	cmd.Env = append(append(os.Environ(), p.env...), "HTTP_ADDR="+p.addr, "OPS_ADDR="+p.opsAddr)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		p.mu.Unlock()

@@ -16,8 +16,8 @@ import (
 	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
 )
 
-// metric reads one unlabelled sample from a service's /metrics (0 when absent or
-// unreachable).
+// metric reads one unlabelled sample from the /metrics of a service's operations
+// listener, base (0 when absent or unreachable).
 func metric(ctx context.Context, base, name string) float64 {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -67,7 +67,7 @@ func report(ctx context.Context, o options, in reportInput) (bool, error) {
 	// Settle: the outbox drains and both replicas serve the last probe value.
 	drained := false
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if metric(ctx, in.admin.url(), "switchyard_admin_outbox_depth") == 0 {
+		if metric(ctx, in.admin.opsURL(), "switchyard_admin_outbox_depth") == 0 {
 			drained = true
 			break
 		}

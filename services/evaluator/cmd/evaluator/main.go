@@ -10,9 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,8 +19,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard/switchyard/pkg/healthcheck"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/logging"
 	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/ratelimit"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
@@ -59,22 +59,6 @@ func main() {
 	}
 }
 
-// servePprof serves the runtime profiles on their own listener, never on the public
-// port.
-func servePprof(log *slog.Logger, addr string) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	log.Info("pprof listening", "addr", addr)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		log.Warn("pprof server", "error", err)
-	}
-}
-
 type redisPinger struct{ rdb redis.UniversalClient }
 
 func (p redisPinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
@@ -107,7 +91,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 	defer subRDB.Close()
 
 	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: cfg.SnapshotMaxAge, RedisTimeout: cfg.RedisTimeout, LoadTimeout: cfg.DBTimeout})
-	auth := keys.New(store, cfg.KeyCacheTTL, cfg.DBTimeout)
+	failures := ratelimit.New(rdb, "sdk-authfail", ratelimit.Options{Limit: cfg.AuthFailuresPerAddress, Window: time.Minute, Timeout: cfg.RedisTimeout})
+	auth := keys.New(store, cfg.KeyCacheTTL, cfg.DBTimeout, failures)
 	counter := analytics.New(log, cfg.AnalyticsMax)
 
 	listener := snapshots.NewListener(log, subRDB)
@@ -115,7 +100,12 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 		cache.Invalidate(inv.EnvironmentID, inv.Version)
 		auth.DropEnvironment(inv.EnvironmentID)
 	}
-	listener.OnResubscribe = cache.DropAll
+	listener.OnResubscribe = func() {
+		// Messages may have been missed: snapshots and cached keys (a revocation among
+		// them) are checked again.
+		cache.DropAll()
+		auth.DropAll()
+	}
 
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
@@ -127,34 +117,39 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 	}()
 
 	reg := metrics.NewRegistry()
-	registerMetrics(reg, cache, listener, counter)
+	registerMetrics(reg, cache, listener, counter, seriesLimits{max: cfg.MetricsMaxFlagSeries, ttl: cfg.MetricsFlagSeriesTTL})
+	httpMetrics := metrics.NewHTTP(reg, "evaluator")
 	handler := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:   map[string]api.Checker{"postgres": store, "redis": redisPinger{rdb}},
-		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
+		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics(), TrustedProxies: cfg.TrustedProxies})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ListenAndServe() }()
-	if cfg.PprofAddr != "" {
-		go servePprof(log, cfg.PprofAddr)
+	// The public port drains first at shutdown; the operations listener stays up
+	// meanwhile, so the drain can be watched, and stops last.
+	servers := []*http.Server{srv}
+	if cfg.OpsAddr != "" {
+		servers = append(servers, metrics.OpsServer(cfg.OpsAddr, reg))
 	}
-	log.Info("evaluator listening", "addr", cfg.HTTPAddr)
+	serveErr, err := httpapi.Start(servers...)
+	if err != nil {
+		return err
+	}
+	log.Info("evaluator listening", "addr", cfg.HTTPAddr, "ops_addr", cfg.OpsAddr)
 
+	var failed error // a listener that stopped by itself ends the service like a signal
 	select {
-	case err := <-serveErr:
-		return fmt.Errorf("http server: %w", err)
+	case failed = <-serveErr:
+		log.Error("listener failed", "error", failed)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "error", err)
-	}
+	httpapi.Shutdown(shutdownCtx, log, servers...)
 	stopBG()
 	<-analyticsDone
 	if err := counter.Flush(shutdownCtx, store); err != nil {
 		log.Warn("final analytics flush failed", "error", err)
 	}
-	return nil
+	return failed
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard/switchyard/pkg/metrics"
@@ -52,7 +55,7 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // registerMetrics registers the evaluator's own metrics.
-func registerMetrics(reg *prometheus.Registry, cache *snapshots.Cache, listener *snapshots.Listener, counter *analytics.Counter) {
+func registerMetrics(reg *prometheus.Registry, cache *snapshots.Cache, listener *snapshots.Listener, counter *analytics.Counter, limits seriesLimits) {
 	reg.MustRegister(newCacheCollector(cache))
 	metrics.CounterFunc(reg, "evaluator", "invalidations_received_total", "Invalidation messages received.", metrics.Atomic(&listener.Received))
 	metrics.CounterFunc(reg, "evaluator", "invalidation_resubscriptions_total", "Resubscriptions to the invalidation channel after a lost connection.", metrics.Atomic(&listener.Resubscribed))
@@ -63,14 +66,110 @@ func registerMetrics(reg *prometheus.Registry, cache *snapshots.Cache, listener 
 		return 0
 	})
 	metrics.CounterFunc(reg, "evaluator", "analytics_dropped_total", "Evaluations not counted because the series limit was reached.", metrics.Atomic(&counter.Dropped))
-	evaluations := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: metrics.Namespace, Subsystem: "evaluator", Name: "evaluations_total",
-		Help: "Evaluations by environment, flag, variant and reason (added at each analytics flush).",
-	}, []string{"environment", "flag", "variant", "reason"})
+	evaluations := newEvaluationSeries(limits, time.Now)
 	reg.MustRegister(evaluations)
-	counter.OnFlush = func(b analytics.Batch) {
-		for s, n := range b.Counts {
-			evaluations.WithLabelValues(s.EnvironmentID, s.FlagKey, s.Variant, s.Reason).Add(float64(n))
+	counter.OnFlush = evaluations.add
+}
+
+// seriesLimits bound evaluator_evaluations_total.
+type seriesLimits struct {
+	max int           // series kept (METRICS_MAX_FLAG_SERIES)
+	ttl time.Duration // a series without evaluations for this long is dropped (METRICS_FLAG_SERIES_TTL)
+}
+
+// overflowLabel stands for every environment, flag and variant past the series limit.
+const overflowLabel = "_other"
+
+type seriesKey struct{ environment, flag, variant, reason string }
+
+type seriesValue struct {
+	count float64
+	seen  time.Time // the last flush that counted into it
+}
+
+// evaluationSeries is evaluator_evaluations_total{environment,flag,variant,reason}.
+// Tenants make environments, flags and variants at will, and every series costs memory
+// here and in Prometheus, so the number kept is capped: past the cap, evaluations are
+// counted under environment, flag and variant "_other" (by reason, a closed set), and
+// counted again in evaluation_series_overflow_total. A series that counts nothing for
+// the TTL (its flag deleted, archived or no longer evaluated) is dropped, which makes
+// room again; should it come back, it restarts from zero, which rate() reads as a reset.
+type evaluationSeries struct {
+	limits seriesLimits
+	now    func() time.Time
+
+	counts, overflowed, held *prometheus.Desc
+
+	mu        sync.Mutex
+	series    map[seriesKey]*seriesValue
+	overflow  map[string]float64 // by reason
+	overflowN float64
+}
+
+func newEvaluationSeries(limits seriesLimits, now func() time.Time) *evaluationSeries {
+	name := func(n string) string { return prometheus.BuildFQName(metrics.Namespace, "evaluator", n) }
+	return &evaluationSeries{
+		limits: limits, now: now,
+		counts: prometheus.NewDesc(name("evaluations_total"),
+			"Evaluations by environment, flag, variant and reason (added at each analytics flush; \"_other\" past METRICS_MAX_FLAG_SERIES).",
+			[]string{"environment", "flag", "variant", "reason"}, nil),
+		overflowed: prometheus.NewDesc(name("evaluation_series_overflow_total"),
+			"Evaluations counted under flag=\"_other\" because METRICS_MAX_FLAG_SERIES series were held.", nil, nil),
+		held: prometheus.NewDesc(name("evaluation_series"),
+			"Series of evaluations_total held, the overflow series apart.", nil, nil),
+		series:   map[seriesKey]*seriesValue{},
+		overflow: map[string]float64{},
+	}
+}
+
+// add counts a flushed batch (analytics.Counter.OnFlush).
+func (s *evaluationSeries) add(b analytics.Batch) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range s.series {
+		if now.Sub(v.seen) >= s.limits.ttl {
+			delete(s.series, k)
 		}
+	}
+	for c, n := range b.Counts {
+		k := seriesKey{c.EnvironmentID, c.FlagKey, c.Variant, c.Reason}
+		v := s.series[k]
+		if v == nil {
+			if len(s.series) >= s.limits.max {
+				s.overflow[c.Reason] += float64(n)
+				s.overflowN += float64(n)
+				continue
+			}
+			v = &seriesValue{}
+			s.series[k] = v
+		}
+		v.count += float64(n)
+		v.seen = now
+	}
+}
+
+func (s *evaluationSeries) Describe(ch chan<- *prometheus.Desc) {
+	ch <- s.counts
+	ch <- s.overflowed
+	ch <- s.held
+}
+
+func (s *evaluationSeries) Collect(ch chan<- prometheus.Metric) {
+	// Copied under the lock, sent without it: a slow scrape must not hold up a flush.
+	s.mu.Lock()
+	out := make([]prometheus.Metric, 0, len(s.series)+len(s.overflow)+2)
+	for k, v := range s.series {
+		out = append(out, prometheus.MustNewConstMetric(s.counts, prometheus.CounterValue, v.count, k.environment, k.flag, k.variant, k.reason))
+	}
+	for reason, n := range s.overflow {
+		out = append(out, prometheus.MustNewConstMetric(s.counts, prometheus.CounterValue, n, overflowLabel, overflowLabel, overflowLabel, reason))
+	}
+	out = append(out,
+		prometheus.MustNewConstMetric(s.overflowed, prometheus.CounterValue, s.overflowN),
+		prometheus.MustNewConstMetric(s.held, prometheus.GaugeValue, float64(len(s.series))))
+	s.mu.Unlock()
+	for _, m := range out {
+		ch <- m
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,9 +41,10 @@ type Snapshots interface {
 	Get(ctx context.Context, environmentID string) (*eval.Snapshot, error)
 }
 
-// Authenticator maps an SDK key to its environment.
+// Authenticator maps an SDK key to its environment; client is the caller's address,
+// which failed authentications are counted against.
 type Authenticator interface {
-	Authenticate(ctx context.Context, key string) (string, error)
+	Authenticate(ctx context.Context, key, client string) (string, error)
 }
 
 // Counter counts evaluations.
@@ -59,9 +61,13 @@ type Checker interface {
 type Options struct {
 	MaxBodyBytes int64
 	Ready        map[string]Checker
-	// Metrics records requests; MetricsHandler serves /metrics. Both optional.
-	Metrics        echo.MiddlewareFunc
-	MetricsHandler http.Handler
+	// Metrics records requests and Panics counts recovered panics; both optional. The
+	// metrics themselves are served on the operations listener, not here.
+	Metrics echo.MiddlewareFunc
+	Panics  httpapi.PanicCounter
+	// TrustedProxies are the peers whose X-Forwarded-For names the client (c.RealIP).
+	// None: the connection's peer is the client.
+	TrustedProxies []*net.IPNet
 }
 
 // API serves evaluations.
@@ -77,6 +83,7 @@ type API struct {
 func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter, opt Options) *echo.Echo {
 	a := &API{snaps: snaps, keys: keys, counter: counter, log: log, opt: opt}
 	e := echo.New()
+	e.IPExtractor = httpapi.IPExtractor(opt.TrustedProxies)
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.errorHandler(httpapi.ErrorHandler(log))
 	e.JSONSerializer = httpapi.JSONSerializer{}
@@ -84,7 +91,9 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	if opt.Metrics != nil {
 		e.Use(opt.Metrics)
 	}
-	e.Use(httpapi.BodyLimit(opt.MaxBodyBytes))
+	// Recover sits inside the log and the metrics, so a panic's 500 shows in both;
+	// bad bytes are refused before anything reads them.
+	e.Use(httpapi.Recover(log, opt.Panics), httpapi.RejectBadText(), httpapi.BodyLimit(opt.MaxBodyBytes))
 
 	doc, err := Document()
 	if err != nil {
@@ -93,9 +102,6 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	doc.Register(e)
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	if opt.MetricsHandler != nil {
-		e.GET("/metrics", echo.WrapHandler(opt.MetricsHandler))
-	}
 	e.GET("/readyz", a.readyz)
 
 	e.POST("/api/v1/evaluate", a.evaluate, a.authenticate)
@@ -123,8 +129,19 @@ func (a *API) errorHandler(problem echo.HTTPErrorHandler) echo.HTTPErrorHandler 
 		if errors.As(err, &he) {
 			detail = http.StatusText(he.Code)
 		}
+		// OFREP's error has no field list: the fields go into the details.
+		for i, f := range domain.ErrorFields(err) {
+			sep := "; "
+			if i == 0 {
+				sep = ": "
+			}
+			detail += sep + f.Field + " " + f.Message
+		}
 		if status >= 500 {
 			a.log.ErrorContext(c.Request().Context(), "ofrep request failed", "error", err.Error(), "request_id", httpapi.RequestIDOf(c))
+		}
+		if secs := domain.RetryAfter(err); secs > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		_ = c.JSON(status, ofrepError{Key: ofrepKey(c), ErrorCode: code, ErrorDetails: detail})
 	}
@@ -143,7 +160,7 @@ func credentials(r *http.Request) string {
 
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		env, err := a.keys.Authenticate(c.Request().Context(), credentials(c.Request()))
+		env, err := a.keys.Authenticate(c.Request().Context(), credentials(c.Request()), httpapi.ClientKey(c.RealIP()))
 		if err != nil {
 			return err
 		}
@@ -200,10 +217,13 @@ type resultView struct {
 	Reason    eval.Reason    `json:"reason"`
 	RuleID    string         `json:"rule_id,omitempty"`
 	ErrorCode eval.ErrorCode `json:"error_code,omitempty"`
+	// ErrorMessage says why, for GENERAL: a broken configuration, or the evaluation's
+	// budget ran out.
+	ErrorMessage string `json:"error_message,omitempty"`
 }
 
 func view(r eval.Result) resultView {
-	return resultView{Value: r.Value, Variant: r.Variant, Reason: r.Reason, RuleID: r.RuleID, ErrorCode: r.ErrorCode}
+	return resultView{Value: r.Value, Variant: r.Variant, Reason: r.Reason, RuleID: r.RuleID, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage}
 }
 
 type evaluateRequest struct {

@@ -76,6 +76,10 @@ func (v resultView) appendJSON(b []byte) []byte {
 		b = append(b, `,"error_code":`...)
 		b = appendString(b, string(v.ErrorCode))
 	}
+	if v.ErrorMessage != "" {
+		b = append(b, `,"error_message":`...)
+		b = appendString(b, v.ErrorMessage)
+	}
 	return append(b, '}', '\n')
 }
 

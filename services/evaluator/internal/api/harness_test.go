@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/metrics"
 	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
+	"github.com/switchyard/switchyard/pkg/ratelimit"
 	"github.com/switchyard/switchyard/pkg/rediscache"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
@@ -42,6 +43,8 @@ type harness struct {
 type options struct {
 	maxAge time.Duration
 	keyTTL time.Duration
+	// authFailures limits failed authentications per address (in Redis); 0: no limit.
+	authFailures int
 }
 
 func defaults() options { return options{maxAge: time.Minute, keyTTL: time.Minute} }
@@ -78,22 +81,29 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 		t.Fatal(err)
 	}
 	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: opt.maxAge, RedisTimeout: 100 * time.Millisecond, LoadTimeout: time.Second})
-	auth := keys.New(store, opt.keyTTL, time.Second)
+	var failures keys.Limiter
+	if opt.authFailures > 0 {
+		failures = ratelimit.New(rdb, "authfail-"+env.ID, ratelimit.Options{Limit: opt.authFailures, Window: time.Minute})
+	}
+	auth := keys.New(store, opt.keyTTL, time.Second, failures)
 	counter := analytics.New(log, 10_000)
 	l := snapshots.NewListener(log, sub)
 	l.OnInvalidation = func(inv rediscache.Invalidation) {
 		cache.Invalidate(inv.EnvironmentID, inv.Version)
 		auth.DropEnvironment(inv.EnvironmentID)
 	}
-	l.OnResubscribe = cache.DropAll
+	l.OnResubscribe = func() {
+		cache.DropAll()
+		auth.DropAll()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); l.Run(ctx) }()
-	reg := metrics.NewRegistry()
+	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "evaluator")
 	h := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: 64 << 10,
 		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
-		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
+		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()

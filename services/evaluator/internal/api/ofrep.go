@@ -10,7 +10,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 )
 
 // OFREP 0.3.0: https://github.com/open-feature/protocol (service/openapi.yaml).
@@ -57,6 +59,15 @@ func readOFREP(c echo.Context) (eval.Context, *ofrepError) {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not a JSON object: " + strings.TrimPrefix(err.Error(), "json: ")}
 		}
+		// encoding/json would quietly turn invalid UTF-8 into U+FFFD, changing what
+		// the rules compare; refused, as on every other route.
+		if err := httpapi.CheckJSONText(body); err != nil {
+			var details []string
+			for _, f := range domain.ErrorFields(err) {
+				details = append(details, f.Field+" "+f.Message)
+			}
+			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not valid text: " + strings.Join(details, "; ")}
+		}
 	}
 	raw := map[string]any{}
 	if len(req.Context) > 0 && string(req.Context) != "null" {
@@ -81,7 +92,11 @@ func ofrepResult(r eval.Result, version int64) (int, any) {
 		return http.StatusBadRequest, ofrepError{Key: r.Key, ErrorCode: string(r.ErrorCode),
 			ErrorDetails: "this flag rolls out by percentage and needs a targeting key (or its bucketing attribute) in the context"}
 	default:
-		return http.StatusInternalServerError, ofrepError{Key: r.Key, ErrorCode: "GENERAL", ErrorDetails: "the flag's configuration cannot be evaluated"}
+		details := r.ErrorMessage
+		if details == "" {
+			details = eval.MessageBroken
+		}
+		return http.StatusInternalServerError, ofrepError{Key: r.Key, ErrorCode: "GENERAL", ErrorDetails: details}
 	}
 	return http.StatusOK, ofrepSuccess{Key: r.Key, Value: r.Value, Reason: string(r.Reason), Variant: r.Variant,
 		Metadata: ofrepMetadata{EnvironmentVersion: version, RuleID: r.RuleID}}

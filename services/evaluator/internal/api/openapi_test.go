@@ -17,9 +17,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := metrics.NewRegistry()
+	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "evaluator")
 	e := api.New(slog.New(slog.DiscardHandler), nil, nil, nil, api.Options{MaxBodyBytes: 1 << 20,
-		Metrics: metrics.NewHTTP(reg, "evaluator").Middleware(), MetricsHandler: metrics.Handler(reg)})
+		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
 	if diff := doc.CheckRoutes(e.Routes()); len(diff) > 0 {
 		t.Errorf("the document and the routes differ:\n%s", strings.Join(diff, "\n"))
 	}
@@ -33,7 +33,7 @@ func TestOpenAPIServed(t *testing.T) {
 	if !strings.Contains(string(h.Must(200, "GET", "/docs", nil, "Authorization", "").Body), "/ofrep/v1/evaluate/flags/{key}") {
 		t.Error("/docs lacks OFREP")
 	}
-	if !strings.Contains(string(h.Must(200, "GET", "/metrics", nil, "Authorization", "").Body), "switchyard_evaluator_http_requests_total") {
-		t.Error("/metrics lacks the request counter")
-	}
+	// Metrics and profiles are on the operations listener only (cmd/evaluator tests it).
+	h.Must(404, "GET", "/metrics", nil, "Authorization", "")
+	h.Must(404, "GET", "/debug/pprof/", nil, "Authorization", "")
 }

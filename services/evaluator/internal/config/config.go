@@ -3,9 +3,11 @@
 package config
 
 import (
+	"net"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
@@ -17,48 +19,88 @@ type Config struct {
 	DatabaseReadURL string
 	RedisURL        string // REDIS_URL, required
 	HTTPAddr        string // HTTP_ADDR, default 127.0.0.1:8081
-	// PPROF_ADDR, optional: where to serve net/http/pprof, apart from the public port
-	// (keep it on loopback).
-	PprofAddr string
+	// OPS_ADDR, default 127.0.0.1:9081: the operations listener (metrics, profiles);
+	// "off" turns it off, and OpsAddr is then empty.
+	OpsAddr string
+	// TRUSTED_PROXIES, default none: comma-separated CIDRs of the proxies whose
+	// X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	// METRICS_MAX_FLAG_SERIES, default 10000: evaluator_evaluations_total series kept
+	// per environment, flag, variant and reason; past it, evaluations are counted under
+	// flag="_other".
+	MetricsMaxFlagSeries int
+	// METRICS_FLAG_SERIES_TTL, default 1h: a series with no evaluation for this long is
+	// dropped (flags deleted, archived or no longer used).
+	MetricsFlagSeriesTTL time.Duration
 
-	SnapshotMaxAge  time.Duration // SNAPSHOT_MAX_AGE, default 30s: how long an in-process snapshot is trusted without a message
-	RedisTimeout    time.Duration // REDIS_TIMEOUT, default 100ms: deadline of each Redis call on the request path
-	DBTimeout       time.Duration // DB_TIMEOUT, default 2s: deadline of a snapshot load from PostgreSQL
-	KeyCacheTTL     time.Duration // SDK_KEY_CACHE_TTL, default 30s: how long an SDK key lookup is reused
-	AnalyticsFlush  time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
-	AnalyticsMax    int           // ANALYTICS_MAX_SERIES, default 100000: counters kept between flushes
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT, default 15s
-	DBMaxConns      int           // DB_MAX_CONNS, default 10
-	MaxBodyBytes    int64         // MAX_BODY_BYTES, default 256 KiB
-	LogLevel        string        // LOG_LEVEL, default info
-	LogFormat       string        // LOG_FORMAT, default json
+	SnapshotMaxAge time.Duration // SNAPSHOT_MAX_AGE, default 30s: how long an in-process snapshot is trusted without a message
+	RedisTimeout   time.Duration // REDIS_TIMEOUT, default 100ms: deadline of each Redis call on the request path
+	DBTimeout      time.Duration // DB_TIMEOUT, default 2s: deadline of a snapshot load from PostgreSQL
+	KeyCacheTTL    time.Duration // SDK_KEY_CACHE_TTL, default 30s: how long an SDK key lookup is reused
+	// AUTH_FAILURES_PER_ADDRESS, default 30: failed SDK-key authentications per client
+	// address per minute, counted in Redis across replicas, then 429
+	AuthFailuresPerAddress int
+	AnalyticsFlush         time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
+	AnalyticsMax           int           // ANALYTICS_MAX_SERIES, default 100000: counters kept between flushes
+	ShutdownTimeout        time.Duration // SHUTDOWN_TIMEOUT, default 15s
+	DBMaxConns             int           // DB_MAX_CONNS, default 10
+	MaxBodyBytes           int64         // MAX_BODY_BYTES, default 256 KiB
+	LogLevel               string        // LOG_LEVEL, default info
+	LogFormat              string        // LOG_FORMAT, default json
 }
 
 // Load reads the configuration through getenv and reports every bad variable at once.
 func Load(getenv func(string) string) (Config, error) {
 	r := envconfig.New(getenv)
 	c := Config{
-		DatabaseURL:     r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
-		DatabaseReadURL: r.String("DATABASE_READ_URL", ""),
-		RedisURL:        r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
-		HTTPAddr:        r.Addr("HTTP_ADDR", "127.0.0.1:8081"),
-		SnapshotMaxAge:  r.Duration("SNAPSHOT_MAX_AGE", 30*time.Second),
-		RedisTimeout:    r.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
-		DBTimeout:       r.Duration("DB_TIMEOUT", 2*time.Second),
-		KeyCacheTTL:     r.Duration("SDK_KEY_CACHE_TTL", 30*time.Second),
-		AnalyticsFlush:  r.Duration("ANALYTICS_FLUSH_INTERVAL", 5*time.Second),
-		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		AnalyticsMax:    int(r.Int("ANALYTICS_MAX_SERIES", 100_000, 100)),
-		DBMaxConns:      int(r.Int("DB_MAX_CONNS", 10, 2)),
-		MaxBodyBytes:    r.Int("MAX_BODY_BYTES", 256<<10, 1024),
-		LogLevel:        r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
-		LogFormat:       r.OneOf("LOG_FORMAT", "json", "json", "text"),
+		DatabaseURL:            r.URL("DATABASE_URL", "postgres://user:password@host:port/database", "postgres", "postgresql"),
+		DatabaseReadURL:        r.String("DATABASE_READ_URL", ""),
+		RedisURL:               r.URL("REDIS_URL", "redis://host:port/db (or redis-cluster://, redis-sentinel://)", redisconn.Schemes...),
+		HTTPAddr:               r.Addr("HTTP_ADDR", "127.0.0.1:8081"),
+		SnapshotMaxAge:         r.Duration("SNAPSHOT_MAX_AGE", 30*time.Second),
+		RedisTimeout:           r.Duration("REDIS_TIMEOUT", 100*time.Millisecond),
+		DBTimeout:              r.Duration("DB_TIMEOUT", 2*time.Second),
+		KeyCacheTTL:            r.Duration("SDK_KEY_CACHE_TTL", 30*time.Second),
+		AuthFailuresPerAddress: int(r.Int("AUTH_FAILURES_PER_ADDRESS", 30, 1)),
+		AnalyticsFlush:         r.Duration("ANALYTICS_FLUSH_INTERVAL", 5*time.Second),
+		ShutdownTimeout:        r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		AnalyticsMax:           int(r.Int("ANALYTICS_MAX_SERIES", 100_000, 100)),
+		DBMaxConns:             int(r.Int("DB_MAX_CONNS", 10, 2)),
+		MaxBodyBytes:           r.Int("MAX_BODY_BYTES", 256<<10, 1024),
+		LogLevel:               r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
+		LogFormat:              r.OneOf("LOG_FORMAT", "json", "json", "text"),
+
+		MetricsMaxFlagSeries: int(r.Int("METRICS_MAX_FLAG_SERIES", 10_000, 0)),
+		MetricsFlagSeriesTTL: r.Duration("METRICS_FLAG_SERIES_TTL", time.Hour),
+		OpsAddr:              opsAddr(r, "127.0.0.1:9081"),
+		TrustedProxies:       trustedProxies(r),
 	}
-	if c.PprofAddr = r.String("PPROF_ADDR", ""); c.PprofAddr != "" {
-		r.Addr("PPROF_ADDR", "")
+	if c.OpsAddr == c.HTTPAddr {
+		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)
+	}
+	// Refused rather than ignored, so that nobody looks for profiles where none are.
+	if r.String("PPROF_ADDR", "") != "" {
+		r.Fail("PPROF_ADDR: no longer read; profiles are served with the metrics on OPS_ADDR")
 	}
 	if c.DatabaseReadURL != "" {
 		r.URL("DATABASE_READ_URL", "postgres://user:password@replica:port/database", "postgres", "postgresql")
 	}
 	return c, r.Err()
+}
+
+// opsAddr reads OPS_ADDR: host:port, or "off" for no operations listener ("").
+func opsAddr(r *envconfig.Reader, def string) string {
+	if r.String("OPS_ADDR", def) == "off" {
+		return ""
+	}
+	return r.Addr("OPS_ADDR", def)
+}
+
+// trustedProxies reads TRUSTED_PROXIES, naming the bad entry.
+func trustedProxies(r *envconfig.Reader) []*net.IPNet {
+	nets, err := httpapi.ParseCIDRs(r.String("TRUSTED_PROXIES", ""))
+	if err != nil {
+		r.Fail("TRUSTED_PROXIES: %v", err)
+	}
+	return nets
 }

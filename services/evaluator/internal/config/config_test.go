@@ -13,11 +13,27 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != "127.0.0.1:8081" || c.SnapshotMaxAge != 30*time.Second || c.RedisTimeout != 100*time.Millisecond {
+	if c.HTTPAddr != "127.0.0.1:8081" || c.SnapshotMaxAge != 30*time.Second || c.RedisTimeout != 100*time.Millisecond ||
+		c.OpsAddr != "127.0.0.1:9081" || len(c.TrustedProxies) != 0 || c.MetricsMaxFlagSeries != 10_000 || c.MetricsFlagSeriesTTL != time.Hour {
 		t.Errorf("defaults: %+v", c)
 	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for k, v := range good {
+			m[k] = v
+		}
+		return m
+	}
+	if c, err := Load(get(with("OPS_ADDR", "off"))); err != nil || c.OpsAddr != "" {
+		t.Errorf("OPS_ADDR=off: %q %v", c.OpsAddr, err)
+	}
+	if c, err := Load(get(with("METRICS_MAX_FLAG_SERIES", "0"))); err != nil || c.MetricsMaxFlagSeries != 0 {
+		t.Errorf("METRICS_MAX_FLAG_SERIES=0 (every evaluation under _other): %v %v", c.MetricsMaxFlagSeries, err)
+	}
 	for key, value := range map[string]string{"DATABASE_URL": "", "REDIS_URL": "http://x", "SNAPSHOT_MAX_AGE": "soon",
-		"ANALYTICS_MAX_SERIES": "3", "HTTP_ADDR": "nope", "LOG_FORMAT": "xml", "PPROF_ADDR": "6060"} {
+		"ANALYTICS_MAX_SERIES": "3", "HTTP_ADDR": "nope", "LOG_FORMAT": "xml", "PPROF_ADDR": "127.0.0.1:6060",
+		"OPS_ADDR": "9081", "TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal", "METRICS_MAX_FLAG_SERIES": "-1",
+		"METRICS_FLAG_SERIES_TTL": "0s"} {
 		m := map[string]string{}
 		for k, v := range good {
 			m[k] = v

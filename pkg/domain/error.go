@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. Each code maps to one HTTP status in one place
@@ -18,6 +19,7 @@ const (
 	CodeConflict     Code = "conflict"     // duplicate key or stale version
 	CodePrecondition Code = "precondition" // a required version (If-Match) is missing
 	CodeTooLarge     Code = "too_large"    // the body is over the limit
+	CodeLimit        Code = "limit"        // a documented limit (flags per project ...) is reached
 	CodeRateLimited  Code = "rate_limited" // too many attempts
 	CodeUnavailable  Code = "unavailable"  // a dependency is down
 	CodeInternal     Code = "internal"     // a bug or an unexpected failure
@@ -50,6 +52,37 @@ func Errorf(code Code, format string, args ...any) *Error {
 // Wrap returns an Error of the given code whose cause is err.
 func Wrap(code Code, err error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: err}
+}
+
+// RateLimited returns the 429 of a limit: what was limited, and the whole seconds
+// until the client may try again (problem+json shows retry_after; the HTTP layer sets
+// Retry-After from it).
+func RateLimited(what string, wait time.Duration) *Error {
+	secs := int(wait.Seconds())
+	if time.Duration(secs)*time.Second < wait || secs < 1 {
+		secs++
+	}
+	return &Error{Code: CodeRateLimited, Message: fmt.Sprintf("%s; try again in %d seconds", what, secs),
+		Extra: map[string]any{"retry_after": secs}}
+}
+
+// LimitReached returns the 422 of a count limit (domain.Max...): a client that hits
+// one has to remove something first, so it is not a malformed request.
+func LimitReached(field, what string, limit int) *Error {
+	return &Error{Code: CodeLimit, Message: fmt.Sprintf("limit reached: at most %d %s", limit, what),
+		Fields: []FieldError{{Field: field, Message: fmt.Sprintf("at most %d %s", limit, what)}},
+		Extra:  map[string]any{"limit": limit}}
+}
+
+// RetryAfter returns the seconds a rate-limited error asks the client to wait, or 0.
+func RetryAfter(err error) int {
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeRateLimited {
+		if s, ok := e.Extra["retry_after"].(int); ok {
+			return s
+		}
+	}
+	return 0
 }
 
 func (e *Error) Error() string {

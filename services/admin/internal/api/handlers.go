@@ -337,7 +337,7 @@ func (a *API) login(c echo.Context) error {
 	if err := httpapi.Decode(c, &in); err != nil {
 		return err
 	}
-	token, exp, err := a.opt.Auth.Login(c.Request().Context(), in.Email, in.Password, c.RealIP())
+	token, exp, err := a.opt.Auth.Login(c.Request().Context(), in.Email, in.Password, httpapi.ClientKey(c.RealIP()))
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,18 @@ func killRule(c caller, _ string, _ bool) bool {
 
 func envAdmin(c caller, env string, _ bool) bool { return rank(c.in(env)) >= rank("admin") }
 
+// servingRule: a flag change that alters what environments serve needs developer in
+// the project and, in every environment, what a configuration write there needs.
+func servingRule(c caller, env string, protected bool) bool {
+	return rank(c.role) >= rank("developer") && killRule(c, env, protected)
+}
+
+// adminEverywhere: admin in the project and in every environment; an override
+// lowering an admin anywhere binds them.
+func adminEverywhere(c caller, _ string, _ bool) bool {
+	return rank(c.role) >= rank("admin") && rank(c.in("dev")) >= rank("admin") && rank(c.in("prod")) >= rank("admin")
+}
+
 var ops = []op{
 	{"replace config", 200, configRule, func(h *harness, env string, n int) (string, string, any) {
 		body := onConfig(0)
@@ -77,12 +89,12 @@ var ops = []op{
 	{"update flag", 200, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
 		return "PATCH", "/api/v1/projects/shop/flags/f", map[string]any{"description": fmt.Sprint(n)}
 	}},
-	{"archive flag", 200, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
+	{"archive flag", 200, servingRule, func(h *harness, env string, n int) (string, string, any) {
 		key := fmt.Sprintf("arch-%d", n)
 		h.flag("shop", key)
 		return "PATCH", "/api/v1/projects/shop/flags/" + key, map[string]any{"archived": true}
 	}},
-	{"delete flag", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+	{"delete flag", 204, adminEverywhere, func(h *harness, env string, n int) (string, string, any) {
 		key := fmt.Sprintf("del-%d", n)
 		h.flag("shop", key)
 		return "DELETE", "/api/v1/projects/shop/flags/" + key, nil
@@ -90,7 +102,7 @@ var ops = []op{
 	{"create environment", 201, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
 		return "POST", "/api/v1/projects/shop/environments", map[string]any{"key": fmt.Sprintf("env-%d", n)}
 	}},
-	{"update environment", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+	{"update environment", 200, envAdmin, func(h *harness, env string, n int) (string, string, any) {
 		return "PATCH", "/api/v1/projects/shop/environments/" + env, map[string]any{"description": fmt.Sprint(n)}
 	}},
 	{"delete environment", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
@@ -109,22 +121,30 @@ var ops = []op{
 		id := h.Must(201, "POST", "/api/v1/projects/shop/environments/"+env+"/sdk-keys", nil).JSON(h.t)["id"].(string)
 		return "DELETE", "/api/v1/projects/shop/environments/" + env + "/sdk-keys/" + id, nil
 	}},
-	{"set member", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+	{"set member", 200, adminEverywhere, func(h *harness, env string, n int) (string, string, any) {
 		return "PUT", "/api/v1/projects/shop/members/" + h.extra, map[string]any{"role": "viewer"}
 	}},
-	{"remove member", 204, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
+	{"remove member", 204, adminEverywhere, func(h *harness, env string, n int) (string, string, any) {
 		h.Must(200, "PUT", "/api/v1/projects/shop/members/"+h.extra, map[string]any{"role": "viewer"})
 		return "DELETE", "/api/v1/projects/shop/members/" + h.extra, nil
 	}},
 	{"token for oneself", 201, projectRole("viewer"), func(h *harness, env string, n int) (string, string, any) {
 		return "POST", "/api/v1/tokens", map[string]any{"name": "mine", "project": "shop", "role": "viewer"}
 	}},
-	{"admin token", 201, func(c caller, _ string, _ bool) bool {
-		// Above one's own role only for admins: an admin token needs admin in the
-		// project and in every environment.
-		return rank(c.role) >= rank("admin")
-	}, func(h *harness, env string, n int) (string, string, any) {
+	// Above one's own role only for admins: an admin token needs admin in the project
+	// and in every environment.
+	{"admin token", 201, adminEverywhere, func(h *harness, env string, n int) (string, string, any) {
 		return "POST", "/api/v1/tokens", map[string]any{"name": "strong", "project": "shop", "role": "admin"}
+	}},
+	{"change a served variant value", 200, servingRule, func(h *harness, env string, n int) (string, string, any) {
+		return "PATCH", "/api/v1/projects/shop/flags/s", map[string]any{"variants": []any{
+			map[string]any{"key": "a", "value": fmt.Sprint("a", n)}, map[string]any{"key": "b", "value": "b"}}}
+	}},
+	{"add a variant", 200, projectRole("developer"), func(h *harness, env string, n int) (string, string, any) {
+		h.Must(200, "PATCH", "/api/v1/projects/shop/flags/t", map[string]any{"variants": []any{
+			map[string]any{"key": "a", "value": "a"}, map[string]any{"key": "b", "value": "b"}}})
+		return "PATCH", "/api/v1/projects/shop/flags/t", map[string]any{"variants": []any{
+			map[string]any{"key": "a", "value": "a"}, map[string]any{"key": "b", "value": "b"}, map[string]any{"key": "c", "value": "c"}}}
 	}},
 	{"update project", 200, projectRole("admin"), func(h *harness, env string, n int) (string, string, any) {
 		return "PATCH", "/api/v1/projects/shop", map[string]any{"description": fmt.Sprint(n)}
@@ -143,6 +163,10 @@ func TestRBACMatrix(t *testing.T) {
 		h.Must(204, "DELETE", "/api/v1/projects/shop/environments/"+e, nil)
 	}
 	h.flag("shop", "f")
+	for _, k := range []string{"s", "t"} {
+		h.Must(201, "POST", "/api/v1/projects/shop/flags", map[string]any{"key": k, "kind": "string",
+			"variants": []any{map[string]any{"key": "a", "value": "a"}, map[string]any{"key": "b", "value": "b"}}})
+	}
 	h.extra = h.user("someone@example.com", false)
 
 	var callers []caller

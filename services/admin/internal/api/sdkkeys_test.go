@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/pkg/secret"
 )
 
 func TestSDKKeys(t *testing.T) {
@@ -14,8 +14,8 @@ func TestSDKKeys(t *testing.T) {
 	base := "/api/v1/projects/shop/environments/production/sdk-keys"
 	r := h.Must(201, "POST", base, map[string]any{"name": "web"})
 	created := r.JSON(t)
-	secret := created["key"].(string)
-	if !sdkkey.WellFormed(secret) || !strings.HasPrefix(secret, created["prefix"].(string)) || created["environment"] != "production" {
+	key := created["key"].(string)
+	if secret.SDKKey.Check(key) != secret.Valid || !strings.HasPrefix(key, created["prefix"].(string)) || created["environment"] != "production" {
 		t.Fatalf("created: %v", created)
 	}
 	if r.Header.Get("Cache-Control") != "no-store" {
@@ -34,9 +34,15 @@ func TestSDKKeys(t *testing.T) {
 	}
 
 	// Rotation: a new secret; the old key expires after the grace period.
+	_, before := h.envVersion("shop", "production")
 	rot := h.Must(201, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "1h"}).JSON(t)
+	// A rotation invalidates the environment, as a revocation does: evaluators drop
+	// the old key's cached lookup, which knew no expiry, so a grace of 0s is prompt.
+	if _, after := h.envVersion("shop", "production"); after <= before {
+		t.Error("rotation must invalidate the environment")
+	}
 	fresh, prev := rot["key"].(map[string]any), rot["previous"].(map[string]any)
-	if !sdkkey.WellFormed(fresh["key"].(string)) || fresh["key"] == secret || prev["id"] != id {
+	if secret.SDKKey.Check(fresh["key"].(string)) != secret.Valid || fresh["key"] == key || prev["id"] != id {
 		t.Fatalf("rotation: %v", rot)
 	}
 	exp, err := time.Parse(time.RFC3339, prev["expires_at"].(string))
@@ -60,7 +66,7 @@ func TestSDKKeys(t *testing.T) {
 
 	// No secret in the audit trail.
 	trail := h.Must(200, "GET", "/api/v1/audit?limit=200", nil)
-	if strings.Contains(string(trail.Body), secret) {
+	if strings.Contains(string(trail.Body), key) {
 		t.Error("the audit trail holds a secret")
 	}
 	for _, action := range []string{"sdk_key.create", "sdk_key.rotate", "sdk_key.revoke"} {

@@ -115,25 +115,3 @@ func TestPrincipal(t *testing.T) {
 		t.Errorf("cap: %+v", capped)
 	}
 }
-
-func TestLimiter(t *testing.T) {
-	l := NewLimiter(3, time.Minute)
-	now := time.Now()
-	l.now = func() time.Time { return now }
-	for i := range 3 {
-		if ok, _ := l.Allow("a"); !ok {
-			t.Fatalf("event %d refused", i)
-		}
-	}
-	ok, wait := l.Allow("a")
-	if ok || wait <= 0 || wait > time.Minute {
-		t.Fatalf("fourth: %v %v", ok, wait)
-	}
-	if ok, _ := l.Allow("b"); !ok {
-		t.Error("keys are independent")
-	}
-	now = now.Add(61 * time.Second)
-	if ok, _ := l.Allow("a"); !ok {
-		t.Error("the window slides")
-	}
-}

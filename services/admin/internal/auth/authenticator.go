@@ -2,31 +2,21 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 )
 
-// TokenMarker starts every API token, so a leaked one is recognisable.
-const TokenMarker = "sy_adm_"
-
-// NewToken returns a new API token, its display prefix and its digest.
-func NewToken() (token, prefix string, digest []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token = TokenMarker + base64.RawURLEncoding.EncodeToString(b)
-	d := sha256.Sum256([]byte(token))
-	return token, token[:len(TokenMarker)+6], d[:]
-}
+// NewToken returns a new API token (sy_adm_..., with a checksum), its display prefix
+// and its digest.
+func NewToken() (token, prefix string, digest []byte) { return secret.AdminToken.New() }
 
 // Store is what authentication reads.
 type Store interface {
@@ -47,8 +37,10 @@ type Options struct {
 	BootstrapToken string
 	Sessions       *Sessions
 	Hasher         Passwords
-	AccountLimit   *Limiter // login attempts per account
-	AddressLimit   *Limiter // login attempts per client address
+	// Guesses limits password guesses (nil: no limit).
+	Guesses *Guesses
+	// Failures counts failed authentications per client address (nil: no limit).
+	Failures Limiter
 }
 
 // Authenticator turns credentials into principals.
@@ -70,19 +62,39 @@ func unauthorized(format string, args ...any) error {
 }
 
 // Authenticate returns the principal of a credential: the bootstrap token, an API token
-// (sy_adm_...) or a login JWT.
-func (a *Authenticator) Authenticate(ctx context.Context, credential string) (*Principal, error) {
+// (sy_adm_...) or a login JWT. client is the caller's address: failed authentications
+// are counted against it, and past the limit it gets 429 instead of 401, before any
+// lookup its credential would cost.
+func (a *Authenticator) Authenticate(ctx context.Context, credential, client string) (*Principal, error) {
+	if a.opt.Failures != nil && secret.AdminToken.Check(credential) != secret.Invalid {
+		if blocked, wait := a.opt.Failures.Blocked(ctx, client); blocked {
+			return nil, domain.RateLimited("too many failed authentications from this address", wait)
+		}
+	}
+	p, err := a.authenticate(ctx, credential)
+	if domain.ErrorCode(err) == domain.CodeUnauthorized && credential != "" && a.opt.Failures != nil {
+		if ok, wait := a.opt.Failures.Allow(ctx, client); !ok {
+			return nil, domain.RateLimited("too many failed authentications from this address", wait)
+		}
+	}
+	return p, err
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, credential string) (*Principal, error) {
 	switch {
 	case credential == "":
 		return nil, unauthorized("missing credentials: send Authorization: Bearer <token>")
-	case sdkkey.WellFormed(credential):
+	case secret.SDKKey.Looks(credential):
 		return nil, unauthorized("this is an SDK key: it evaluates flags at the evaluator and never opens the admin API")
 	}
 	// Compare digests, so neither the token nor its length leaks through timing.
 	if d := sha256.Sum256([]byte(credential)); subtle.ConstantTimeCompare(d[:], a.bootstrap[:]) == 1 && a.opt.BootstrapToken != "" {
 		return Superuser(domain.Actor{Type: domain.ActorBootstrap, ID: "bootstrap", Name: "bootstrap admin token"}), nil
 	}
-	if strings.HasPrefix(credential, TokenMarker) {
+	if secret.AdminToken.Looks(credential) {
+		if secret.AdminToken.Check(credential) == secret.Invalid {
+			return nil, unauthorized("invalid token")
+		}
 		return a.token(ctx, credential)
 	}
 	return a.session(ctx, credential)
@@ -148,23 +160,21 @@ func (a *Authenticator) session(ctx context.Context, credential string) (*Princi
 }
 
 // Login checks an email and password and returns a session token. It answers alike,
-// and takes as long, whether or not the account exists; attempts are limited per
-// account and per client address.
+// and takes as long, whether or not the account exists; guesses are limited per client
+// address, per account and address, and per account (Guesses).
 func (a *Authenticator) Login(ctx context.Context, email, password, address string) (string, time.Time, error) {
 	email = strings.TrimSpace(email)
-	for _, lim := range []struct {
-		l   *Limiter
-		key string
-	}{{a.opt.AccountLimit, "account:" + strings.ToLower(email)}, {a.opt.AddressLimit, "address:" + address}} {
-		if lim.l == nil {
-			continue
+	if len(email) > MaxEmailLen {
+		// Counted against the address like any attempt, but never used as a key.
+		if err := a.opt.Guesses.Begin(ctx, "", address); err != nil {
+			return "", time.Time{}, err
 		}
-		if ok, wait := lim.l.Allow(lim.key); !ok {
-			a.log.WarnContext(ctx, "login rate limited", "email", email, "address", address)
-			return "", time.Time{}, &domain.Error{Code: domain.CodeRateLimited,
-				Message: fmt.Sprintf("too many login attempts; try again in %d seconds", int(wait.Seconds())+1),
-				Extra:   map[string]any{"retry_after": int(wait.Seconds()) + 1}}
-		}
+		return "", time.Time{}, &domain.Error{Code: domain.CodeInvalid, Message: "invalid login",
+			Fields: []domain.FieldError{{Field: "email", Message: fmt.Sprintf("must be at most %d characters", MaxEmailLen)}}}
+	}
+	if err := a.opt.Guesses.Begin(ctx, email, address); err != nil {
+		a.log.WarnContext(ctx, "login rate limited", "email", email, "address", address)
+		return "", time.Time{}, err
 	}
 	fail := func(reason string) (string, time.Time, error) {
 		a.log.WarnContext(ctx, "login failed", "email", email, "address", address, "reason", reason)
@@ -184,5 +194,6 @@ func (a *Authenticator) Login(ctx context.Context, email, password, address stri
 	if cred.User.Disabled {
 		return fail("account disabled")
 	}
+	a.opt.Guesses.Succeeded(ctx, email, address)
 	return a.opt.Sessions.Issue(cred.User.ID, cred.PasswordChangedAt.UnixMicro())
 }

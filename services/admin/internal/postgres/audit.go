@@ -23,15 +23,17 @@ func (s *Store) Audit(ctx context.Context, f domain.AuditFilter, page domain.Pag
 		}
 		q = q.Where("id < ?", before)
 	}
-	if f.ProjectKey != "" {
-		q = q.Where("project_key = ?", f.ProjectKey)
-	}
-	if !f.AllProjects {
-		projects := f.Projects
-		if len(projects) == 0 {
-			projects = []string{""} // matches nothing a caller may see: rows of no project
+	// Members see projects by id: a project created under the key of a deleted one
+	// must not show the deleted one's history to its members. Superusers, who see
+	// every row anyway, find a key's whole history, deleted projects' included.
+	switch {
+	case !f.AllProjects:
+		q = q.Where("project_id IN (SELECT id FROM projects WHERE key IN ?)", append([]string{""}, f.Projects...))
+		if f.ProjectKey != "" {
+			q = q.Where("project_id = (SELECT id FROM projects WHERE key = ?)", f.ProjectKey)
 		}
-		q = q.Where("project_key IN ? AND project_key <> ''", projects)
+	case f.ProjectKey != "":
+		q = q.Where("project_key = ?", f.ProjectKey)
 	}
 	if f.FlagKey != "" {
 		q = q.Where("flag_key = ?", f.FlagKey)

@@ -48,8 +48,9 @@ func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) 
 }
 
 // Prerequisites loads the flags reachable from keys through prerequisites, at any
-// depth, each with its configuration in the environment, by flag key: what a new
-// configuration's prerequisites are validated against. A configuration write reads
+// depth, and the flags that depend on the flag being configured, each with its
+// configuration in the environment, by flag key: what a new configuration's
+// prerequisites (cycles, depth) are validated against. A configuration write reads
 // this closure, not the whole project, so its cost does not grow with the project.
 type Prerequisites func(keys ...string) (map[string]domain.FlagConfig, error)
 
@@ -102,6 +103,24 @@ func prerequisiteClosure(tx *gorm.DB, projectID, envID string, keys []string) (m
 	return out, nil
 }
 
+// dependentKeys lists the flags whose prerequisites reach flagKey in the environment,
+// at any depth.
+func dependentKeys(tx *gorm.DB, projectID, envID, flagKey string) ([]string, error) {
+	var keys []string
+	if err := tx.Raw(`
+		WITH RECURSIVE up(key) AS (
+			SELECT ?::text
+			UNION
+			SELECT f.key FROM up
+			JOIN flag_configs c ON c.environment_id = ? AND c.prerequisites @> jsonb_build_array(jsonb_build_object('flag', up.key))
+			JOIN flags f ON f.id = c.flag_id AND f.project_id = ?
+		)
+		SELECT key FROM up WHERE key <> ?`, flagKey, envID, projectID, flagKey).Scan(&keys).Error; err != nil {
+		return nil, fmt.Errorf("dependents of %s: %w", flagKey, err)
+	}
+	return keys, nil
+}
+
 // UpdateConfig replaces a flag's configuration in one environment with what fn returns
 // for the current one. fn can load the flags its prerequisites reach, to validate
 // them. The environment is locked first, so concurrent writers queue; the
@@ -138,7 +157,13 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		}
 		state := ConfigState{Flag: f, Environment: e.domain(), Config: cur}
 		next, err := fn(state, func(keys ...string) (map[string]domain.FlagConfig, error) {
-			return prerequisiteClosure(tx, p.ID, e.ID, keys)
+			// The flags that depend on this one come too: a new prerequisite deepens
+			// their chains as well as this flag's.
+			up, err := dependentKeys(tx, p.ID, e.ID, f.Key)
+			if err != nil {
+				return nil, err
+			}
+			return prerequisiteClosure(tx, p.ID, e.ID, append(keys, up...))
 		})
 		if err != nil {
 			return err
@@ -151,6 +176,18 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		}).Error; err != nil {
 			return err
 		}
+		// Only a configuration that grows can push its environment over the limit (both
+		// sizes as Go encodes them: the stored text has PostgreSQL's spacing).
+		if nr.storedSize() > configRowOf(fr.ID, e.ID, cur).storedSize() {
+			if err := checkSnapshotSize(tx, []string{e.ID}); err != nil {
+				return err
+			}
+		}
+		if hasPatterns(next) {
+			if err := checkPatterns(tx, e.ID, e.Key); err != nil {
+				return err
+			}
+		}
 		if err := tx.Where("flag_id = ? AND environment_id = ?", fr.ID, e.ID).Take(&cr).Error; err != nil {
 			return err
 		}
@@ -160,7 +197,7 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		}
 		out = ConfigState{Flag: f, Environment: e.domain(), Config: after}
 		return audit(tx, o, change{action: action, entityType: "config", entityID: fr.ID + "/" + e.ID,
-			entityKey: f.Key + "/" + e.Key, project: p.Key, flag: f.Key, environment: e.Key, before: cur, after: after})
+			entityKey: f.Key + "/" + e.Key, project: p.Key, projectID: p.ID, flag: f.Key, environment: e.Key, before: cur, after: after})
 	})
 	return out, err
 }

@@ -45,6 +45,15 @@ func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectK
 		if err != nil {
 			return err
 		}
+		// The project's row is locked, so concurrent creations count one at a time.
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM environments WHERE project_id = (SELECT id FROM projects WHERE id = ? FOR UPDATE)`, p.ID).
+			Scan(&n).Error; err != nil {
+			return err
+		}
+		if n >= domain.MaxEnvironmentsPerProject {
+			return domain.LimitReached("environments", "environments per project", domain.MaxEnvironmentsPerProject)
+		}
 		row := environmentRow{ID: uuid.NewString(), ProjectID: p.ID, Key: e.Key, Name: e.Name,
 			Description: e.Description, Protected: e.Protected, Version: 1}
 		if err := tx.Create(&row).Error; err != nil {
@@ -72,7 +81,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectK
 		}
 		out = row.domain()
 		return audit(tx, o, change{action: domain.ActionEnvironmentCreate, entityType: "environment",
-			entityID: row.ID, entityKey: row.Key, project: p.Key, environment: row.Key, after: out})
+			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, after: out})
 	})
 	return out, err
 }
@@ -98,6 +107,26 @@ func (s *Store) Environments(ctx context.Context, projectKey string, page domain
 		out[i] = r.domain()
 	}
 	return out, next, nil
+}
+
+// AllEnvironments lists every environment of a project, by key, without paging:
+// for checks that must see all of them (a project has at most
+// domain.MaxEnvironmentsPerProject).
+func (s *Store) AllEnvironments(ctx context.Context, projectKey string) ([]domain.Environment, error) {
+	db := s.db.WithContext(ctx)
+	p, err := s.projectByKey(db, projectKey)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var rows []environmentRow
+	if err := db.Where("project_id = ?", p.ID).Order("key").Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]domain.Environment, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
 }
 
 // Environment returns one environment of a project.
@@ -135,7 +164,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectK
 		}
 		out = row.domain()
 		return audit(tx, o, change{action: domain.ActionEnvironmentUpdate, entityType: "environment",
-			entityID: row.ID, entityKey: row.Key, project: p.Key, environment: row.Key, before: before, after: out})
+			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, before: before, after: out})
 	})
 	return out, err
 }
@@ -154,6 +183,6 @@ func (s *Store) DeleteEnvironment(ctx context.Context, o domain.Origin, projectK
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionEnvironmentDelete, entityType: "environment",
-			entityID: row.ID, entityKey: row.Key, project: p.Key, environment: row.Key, before: row.domain()})
+			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, before: row.domain()})
 	})
 }

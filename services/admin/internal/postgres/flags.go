@@ -115,6 +115,15 @@ func (s *Store) CreateFlag(ctx context.Context, o domain.Origin, projectKey stri
 		if err != nil {
 			return err
 		}
+		// touchProject locked the project's environments: concurrent creations in the
+		// project count one at a time.
+		var n int64
+		if err := tx.Raw(`SELECT count(*) FROM flags WHERE project_id = ?`, p.ID).Scan(&n).Error; err != nil {
+			return err
+		}
+		if n >= domain.MaxFlagsPerProject {
+			return domain.LimitReached("flags", "flags per project (archived ones included; delete flags nobody uses)", domain.MaxFlagsPerProject)
+		}
 		f.ID = uuid.NewString()
 		f.Killed, f.Archived = false, false
 		row := flagRowOf(p.ID, f)
@@ -125,17 +134,28 @@ func (s *Store) CreateFlag(ctx context.Context, o domain.Origin, projectKey stri
 			return err
 		}
 		initial := f.InitialConfig()
-		for _, e := range envs {
+		ids := make([]string, len(envs))
+		for i, e := range envs {
 			cr := configRowOf(row.ID, e.ID, initial)
 			if err := tx.Omit("UpdatedAt").Create(&cr).Error; err != nil {
 				return fmt.Errorf("initial config in %s: %w", e.Key, err)
+			}
+			ids[i] = e.ID
+		}
+		// Counting the environment costs a scan of it, so a flag whose definition is
+		// within its fair share of the limit (the limit divided by the flag limit) is
+		// not counted: together such flags cannot fill more than the limit. Larger
+		// definitions, and every configuration that grows, are counted.
+		if len(row.Variants)+len(row.Tags) > domain.MaxSnapshotBytes/domain.MaxFlagsPerProject-snapshotOverhead {
+			if err := checkSnapshotSize(tx, ids); err != nil {
+				return err
 			}
 		}
 		if out, err = s.flagDetail(tx, p.ID, projectKey, f.Key); err != nil {
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionFlagCreate, entityType: "flag",
-			entityID: out.ID, entityKey: out.Key, project: p.Key, flag: out.Key, after: out})
+			entityID: out.ID, entityKey: out.Key, project: p.Key, projectID: p.ID, flag: out.Key, after: out})
 	})
 	return out, err
 }
@@ -229,12 +249,13 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 	return out, next, nil
 }
 
-// UpdateFlag applies fn to a flag and stores the result. fn sees the flag's
-// configuration in every environment and the prerequisites other flags hold on it, so
-// it can refuse a change that would break them. action names the change in the audit
+// UpdateFlag applies fn to a flag and stores the result. fn sees the project's
+// environments as locked for the change (so role checks run against them, inside the
+// transaction), the flag's configuration in every environment and the prerequisites
+// other flags hold on it, so it can refuse a change that would break them. action names the change in the audit
 // trail (update, archive, kill ...).
 func (s *Store) UpdateFlag(ctx context.Context, o domain.Origin, action, projectKey, key string,
-	fn func(f *domain.Flag, configs map[string]domain.Config, deps []domain.Dependent) error) (domain.FlagDetail, error) {
+	fn func(f *domain.Flag, envs []domain.Environment, configs map[string]domain.Config, deps []domain.Dependent) error) (domain.FlagDetail, error) {
 	var out domain.FlagDetail
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		p, envs, err := s.touchProject(tx, projectKey)
@@ -255,21 +276,37 @@ func (s *Store) UpdateFlag(ctx context.Context, o domain.Origin, action, project
 		}
 		before := domain.FlagDetail{Flag: f, Environments: configs}
 		next := f
-		if err := fn(&next, configs, deps); err != nil {
+		locked := make([]domain.Environment, len(envs))
+		for i, e := range envs {
+			locked[i] = e.domain()
+		}
+		if err := fn(&next, locked, configs, deps); err != nil {
 			return err
 		}
 		nr := flagRowOf(p.ID, next)
+		was := flagRowOf(p.ID, f) // as Go encodes it: the stored text has PostgreSQL's spacing
+		grows := len(nr.Variants)+len(nr.Tags) > len(was.Variants)+len(was.Tags) || f.Archived && !next.Archived
 		if err := tx.Model(&row).Updates(map[string]any{
 			"name": nr.Name, "description": nr.Description, "variants": nr.Variants, "tags": nr.Tags,
 			"killed": nr.Killed, "archived": nr.Archived, "updated_at": gorm.Expr("now()"),
 		}).Error; err != nil {
 			return err
 		}
+		// The definition is part of every environment's snapshot.
+		if grows {
+			ids := make([]string, len(envs))
+			for i, e := range envs {
+				ids[i] = e.ID
+			}
+			if err := checkSnapshotSize(tx, ids); err != nil {
+				return err
+			}
+		}
 		if out, err = s.flagDetail(tx, p.ID, projectKey, key); err != nil {
 			return err
 		}
 		return audit(tx, o, change{action: action, entityType: "flag", entityID: row.ID, entityKey: row.Key,
-			project: p.Key, flag: row.Key, before: before, after: out})
+			project: p.Key, projectID: p.ID, flag: row.Key, before: before, after: out})
 	})
 	return out, err
 }
@@ -298,7 +335,7 @@ func (s *Store) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionFlagDelete, entityType: "flag", entityID: before.ID,
-			entityKey: before.Key, project: p.Key, flag: before.Key, before: before})
+			entityKey: before.Key, project: p.Key, projectID: p.ID, flag: before.Key, before: before})
 	})
 }
 

@@ -142,6 +142,7 @@ type auditRow struct {
 	EntityID       string
 	EntityKey      string
 	ProjectKey     string
+	ProjectID      *string // the project's id: keys are reused after a delete, ids never
 	FlagKey        string
 	EnvironmentKey string
 	Before         json.RawMessage `gorm:"type:jsonb"`

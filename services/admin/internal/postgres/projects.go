@@ -46,7 +46,7 @@ func (s *Store) CreateProject(ctx context.Context, o domain.Origin, p domain.Pro
 			view.Environments = append(view.Environments, er.domain())
 		}
 		return audit(tx, o, change{action: domain.ActionProjectCreate, entityType: "project",
-			entityID: row.ID, entityKey: row.Key, project: row.Key, after: view})
+			entityID: row.ID, entityKey: row.Key, project: row.Key, projectID: row.ID, after: view})
 	})
 	if err != nil {
 		return domain.Project{}, err
@@ -112,7 +112,7 @@ func (s *Store) UpdateProject(ctx context.Context, o domain.Origin, key string, 
 		}
 		out = row.domain()
 		return audit(tx, o, change{action: domain.ActionProjectUpdate, entityType: "project",
-			entityID: row.ID, entityKey: row.Key, project: row.Key, before: before, after: out})
+			entityID: row.ID, entityKey: row.Key, project: row.Key, projectID: row.ID, before: before, after: out})
 	})
 	return out, err
 }
@@ -140,6 +140,6 @@ func (s *Store) DeleteProject(ctx context.Context, o domain.Origin, key string) 
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionProjectDelete, entityType: "project",
-			entityID: row.ID, entityKey: row.Key, project: row.Key, before: view})
+			entityID: row.ID, entityKey: row.Key, project: row.Key, projectID: row.ID, before: view})
 	})
 }

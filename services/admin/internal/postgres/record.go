@@ -16,6 +16,7 @@ type change struct {
 	entityID    string
 	entityKey   string
 	project     string // keys, for filtering the trail
+	projectID   string // and the project's id, which is never reused
 	flag        string
 	environment string
 	before      any // nil is recorded as JSON null
@@ -70,6 +71,9 @@ func audit(tx *gorm.DB, o domain.Origin, c change) error {
 		Action: c.action, EntityType: c.entityType, EntityID: c.entityID, EntityKey: c.entityKey,
 		ProjectKey: c.project, FlagKey: c.flag, EnvironmentKey: c.environment,
 		Before: nullable(c.before), After: nullable(c.after), RequestID: o.RequestID,
+	}
+	if c.projectID != "" {
+		row.ProjectID = &c.projectID
 	}
 	if err := tx.Omit("ID", "At").Create(&row).Error; err != nil {
 		return fmt.Errorf("append audit row: %w", err)

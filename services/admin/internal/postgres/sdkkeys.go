@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/pkg/secret"
 )
 
 type sdkKeyRow struct {
@@ -32,7 +32,7 @@ func (r sdkKeyRow) domain(env string) domain.SDKKey {
 
 // newKey inserts a new key of the environment and returns it with its secret.
 func newKey(tx *gorm.DB, envID, name string, expires *time.Time) (sdkKeyRow, string, error) {
-	key, prefix, digest := sdkkey.New()
+	key, prefix, digest := secret.SDKKey.New()
 	row := sdkKeyRow{ID: uuid.NewString(), EnvironmentID: envID, Name: name, Prefix: prefix, Digest: digest, ExpiresAt: expires}
 	if err := tx.Omit("CreatedAt", "LastUsedAt").Create(&row).Error; err != nil {
 		return row, "", err
@@ -55,7 +55,7 @@ func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 		}
 		out = row.domain(e.Key)
 		if err := audit(tx, o, change{action: domain.ActionSDKKeyCreate, entityType: "sdk_key", entityID: row.ID,
-			entityKey: row.Prefix, project: p.Key, environment: e.Key, after: out}); err != nil {
+			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, after: out}); err != nil {
 			return err
 		}
 		out.Key = key
@@ -97,12 +97,18 @@ func keyByID(tx *gorm.DB, envID, id string) (sdkKeyRow, error) {
 }
 
 // RotateSDKKey makes a new key for the environment of key id, and lets the old one
-// expire after grace, so clients can move over without an outage.
+// expire after grace, so clients can move over without an outage. The environment is
+// touched, as a revocation touches it: evaluators drop the old key's cached lookup,
+// which knew no expiry, when the invalidation arrives, so a grace of 0s ends the old
+// key at once rather than when the cache entry would have expired.
 func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration) (domain.SDKKey, domain.SDKKey, error) {
 	var fresh, old domain.SDKKey
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
 		if err != nil {
+			return err
+		}
+		if err := touch(tx, []string{e.ID}); err != nil {
 			return err
 		}
 		row, err := keyByID(tx, e.ID, id)
@@ -129,7 +135,7 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 		}
 		fresh = nr.domain(e.Key)
 		if err := audit(tx, o, change{action: domain.ActionSDKKeyRotate, entityType: "sdk_key", entityID: row.ID,
-			entityKey: row.Prefix, project: p.Key, environment: e.Key, before: before,
+			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, before: before,
 			after: map[string]any{"old": old, "new": fresh}}); err != nil {
 			return err
 		}
@@ -165,6 +171,6 @@ func (s *Store) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionSDKKeyRevoke, entityType: "sdk_key", entityID: row.ID,
-			entityKey: row.Prefix, project: p.Key, environment: e.Key, before: before, after: row.domain(e.Key)})
+			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, before: before, after: row.domain(e.Key)})
 	})
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,7 +69,7 @@ func (s *Store) CreateToken(ctx context.Context, o domain.Origin, t domain.APITo
 		}
 		out = row.domain()
 		return audit(tx, o, change{action: domain.ActionTokenCreate, entityType: "token", entityID: row.ID,
-			entityKey: row.Name, project: p.Key, after: out})
+			entityKey: row.Name, project: p.Key, projectID: p.ID, after: out})
 	})
 	return out, err
 }
@@ -161,6 +162,30 @@ func (s *Store) RevokeToken(ctx context.Context, o domain.Origin, id string) err
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: id,
-			entityKey: r.Name, project: r.Project, before: before})
+			entityKey: r.Name, project: r.Project, projectID: r.ProjectID, before: before})
 	})
+}
+
+// revokeOwnedTokens revokes every live token a user owns, each with its audit row, in
+// the transaction of the change that calls for it (a password change).
+func revokeOwnedTokens(tx *gorm.DB, o domain.Origin, userID, reason string) error {
+	var rows []tokenRow
+	if err := tx.Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id
+		WHERE t.owner_id = ? AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t`, userID).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("find tokens of user %s: %w", userID, err)
+	}
+	for _, r := range rows {
+		before := r.domain()
+		var after tokenRow
+		if err := tx.Raw(`UPDATE api_tokens SET revoked_at = now() WHERE id = ? RETURNING revoked_at`, r.ID).Scan(&after).Error; err != nil {
+			return fmt.Errorf("revoke token %s: %w", r.ID, err)
+		}
+		a := before
+		a.RevokedAt = after.RevokedAt
+		if err := audit(tx, o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: r.ID,
+			entityKey: r.Name, project: r.Project, projectID: r.ProjectID, before: before, after: map[string]any{"token": a, "reason": reason}}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

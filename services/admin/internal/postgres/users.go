@@ -210,6 +210,9 @@ func (s *Store) UpdateUser(ctx context.Context, o domain.Origin, id string, fn f
 			if err := tx.Exec(`UPDATE users SET password_changed_at = clock_timestamp() WHERE id = ?`, id).Error; err != nil {
 				return err
 			}
+			if err := revokeOwnedTokens(tx, o, id, "the owner's password changed"); err != nil {
+				return err
+			}
 		}
 		r, err = s.userByID(tx, id, false)
 		if err != nil {
@@ -259,7 +262,7 @@ func (s *Store) SetMember(ctx context.Context, o domain.Origin, projectKey, user
 			prev = b
 		}
 		return audit(tx, o, change{action: domain.ActionMemberSet, entityType: "member", entityID: userID,
-			entityKey: u.Email, project: p.Key, before: prev, after: g})
+			entityKey: u.Email, project: p.Key, projectID: p.ID, before: prev, after: g})
 	})
 	return g, err
 }
@@ -273,12 +276,14 @@ func (s *Store) RemoveMember(ctx context.Context, o domain.Origin, projectKey, u
 		}
 		g, ok := before[p.Key]
 		if !ok {
-			return domain.Errorf(domain.CodeNotFound, "%s has no role in project %q", u.Email, projectKey)
+			// Name the user by the id the caller sent, never by email: an admin of one
+			// project must not learn who stands behind any user id.
+			return domain.Errorf(domain.CodeNotFound, "user %q has no role in project %q", userID, projectKey)
 		}
 		if err := tx.Exec(`DELETE FROM memberships WHERE user_id = ? AND project_id = ?`, userID, p.ID).Error; err != nil {
 			return err
 		}
 		return audit(tx, o, change{action: domain.ActionMemberRemove, entityType: "member", entityID: userID,
-			entityKey: u.Email, project: p.Key, before: g})
+			entityKey: u.Email, project: p.Key, projectID: p.ID, before: g})
 	})
 }

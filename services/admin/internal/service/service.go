@@ -28,6 +28,7 @@ type Store interface {
 
 	CreateEnvironment(ctx context.Context, o domain.Origin, projectKey string, e domain.Environment) (domain.Environment, error)
 	Environments(ctx context.Context, projectKey string, page domain.Page) ([]domain.Environment, string, error)
+	AllEnvironments(ctx context.Context, projectKey string) ([]domain.Environment, error)
 	Environment(ctx context.Context, projectKey, key string) (domain.Environment, error)
 	UpdateEnvironment(ctx context.Context, o domain.Origin, projectKey, key string, fn func(*domain.Environment) error) (domain.Environment, error)
 	DeleteEnvironment(ctx context.Context, o domain.Origin, projectKey, key string) error
@@ -36,7 +37,7 @@ type Store interface {
 	Flags(ctx context.Context, projectKey string, filter domain.FlagFilter, page domain.Page) ([]domain.FlagSummary, string, error)
 	Flag(ctx context.Context, projectKey, key string) (domain.FlagDetail, error)
 	UpdateFlag(ctx context.Context, o domain.Origin, action, projectKey, key string,
-		fn func(f *domain.Flag, configs map[string]domain.Config, deps []domain.Dependent) error) (domain.FlagDetail, error)
+		fn func(f *domain.Flag, envs []domain.Environment, configs map[string]domain.Config, deps []domain.Dependent) error) (domain.FlagDetail, error)
 	DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key string, check func(domain.Flag, []domain.Dependent) error) error
 
 	Config(ctx context.Context, projectKey, flagKey, envKey string) (postgres.ConfigState, error)
@@ -61,12 +62,14 @@ type Service struct {
 	notify    Notifier
 	log       *slog.Logger
 	passwords Passwords
+	guesses   Guesses
 	newToken  NewToken
 }
 
-// New returns a Service.
-func New(log *slog.Logger, store Store, notify Notifier, passwords Passwords, newToken NewToken) *Service {
-	return &Service{store: store, keys: store, users: store, notify: notify, log: log, passwords: passwords, newToken: newToken}
+// New returns a Service. guesses limits guesses of a user's current password, as
+// login limits guesses of any password.
+func New(log *slog.Logger, store Store, notify Notifier, passwords Passwords, guesses Guesses, newToken NewToken) *Service {
+	return &Service{store: store, keys: store, users: store, notify: notify, log: log, passwords: passwords, guesses: guesses, newToken: newToken}
 }
 
 // committed wakes the outbox after a successful change.
@@ -145,9 +148,9 @@ func (s *Service) UpdateProject(ctx context.Context, o domain.Origin, key string
 	return out, s.committed(err)
 }
 
-// DeleteProject deletes a project and everything in it.
+// DeleteProject deletes a project and everything in it: admin in every environment.
 func (s *Service) DeleteProject(ctx context.Context, o domain.Origin, key string) error {
-	if err := o.Need(key, "", domain.RoleAdmin); err != nil {
+	if err := s.mayAdminister(ctx, o, key); err != nil {
 		return err
 	}
 	return s.committed(s.store.DeleteProject(ctx, o, key))
@@ -200,9 +203,10 @@ type EnvironmentPatch struct {
 	Protected   *bool   `json:"protected"`
 }
 
-// UpdateEnvironment changes an environment's name, description or protection.
+// UpdateEnvironment changes an environment's name, description or protection: admin
+// in that environment.
 func (s *Service) UpdateEnvironment(ctx context.Context, o domain.Origin, projectKey, key string, in EnvironmentPatch) (domain.Environment, error) {
-	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+	if err := o.Need(projectKey, key, domain.RoleAdmin); err != nil {
 		return domain.Environment{}, err
 	}
 	out, err := s.store.UpdateEnvironment(ctx, o, projectKey, key, func(e *domain.Environment) error {
@@ -220,9 +224,10 @@ func (s *Service) UpdateEnvironment(ctx context.Context, o domain.Origin, projec
 	return out, s.committed(err)
 }
 
-// DeleteEnvironment deletes an environment and the flags' configurations in it.
+// DeleteEnvironment deletes an environment and the flags' configurations in it: admin
+// in that environment.
 func (s *Service) DeleteEnvironment(ctx context.Context, o domain.Origin, projectKey, key string) error {
-	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+	if err := o.Need(projectKey, key, domain.RoleAdmin); err != nil {
 		return err
 	}
 	return s.committed(s.store.DeleteEnvironment(ctx, o, projectKey, key))
@@ -294,7 +299,8 @@ type FlagPatch struct {
 
 // UpdateFlag changes a flag's definition, or archives or restores it. Variants still
 // referenced by a configuration, or by another flag's prerequisite, cannot be removed;
-// a flag other flags depend on cannot be archived.
+// a flag other flags depend on cannot be archived. A change that alters what
+// environments serve needs the configuration role in every environment (access.go).
 func (s *Service) UpdateFlag(ctx context.Context, o domain.Origin, projectKey, key string, in FlagPatch) (domain.FlagDetail, error) {
 	if err := o.Need(projectKey, "", domain.RoleDeveloper); err != nil {
 		return domain.FlagDetail{}, err
@@ -306,7 +312,14 @@ func (s *Service) UpdateFlag(ctx context.Context, o domain.Origin, projectKey, k
 			action = domain.ActionFlagArchive
 		}
 	}
-	out, err := s.store.UpdateFlag(ctx, o, action, projectKey, key, func(f *domain.Flag, configs map[string]domain.Config, deps []domain.Dependent) error {
+	out, err := s.store.UpdateFlag(ctx, o, action, projectKey, key, func(f *domain.Flag, envs []domain.Environment, configs map[string]domain.Config, deps []domain.Dependent) error {
+		serving := in.Archived != nil && *in.Archived != f.Archived ||
+			in.Variants != nil && variantsChangeServing(f.Variants, *in.Variants)
+		if serving {
+			if err := needEverywhere(o, projectKey, envs, writeRole); err != nil {
+				return err
+			}
+		}
 		if in.Name != nil {
 			f.Name = *in.Name
 		}
@@ -379,9 +392,9 @@ func noDependents(verb, key string, deps []domain.Dependent) error {
 		Extra:   map[string]any{"dependents": deps}}
 }
 
-// DeleteFlag deletes a flag no other flag depends on.
+// DeleteFlag deletes a flag no other flag depends on: admin in every environment.
 func (s *Service) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key string) error {
-	if err := o.Need(projectKey, "", domain.RoleAdmin); err != nil {
+	if err := s.mayAdminister(ctx, o, projectKey); err != nil {
 		return err
 	}
 	return s.committed(s.store.DeleteFlag(ctx, o, projectKey, key, func(f domain.Flag, deps []domain.Dependent) error {
@@ -395,21 +408,8 @@ func (s *Service) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, k
 // The kill switch changes every environment at once, so it needs admin on every
 // protected environment and developer on the others.
 func (s *Service) Kill(ctx context.Context, o domain.Origin, projectKey, key string, on bool) (domain.FlagDetail, error) {
-	if err := o.Need(projectKey, "", domain.RoleViewer); err != nil {
+	if err := s.everywhere(ctx, o, projectKey, domain.RoleViewer, writeRole); err != nil {
 		return domain.FlagDetail{}, err
-	}
-	envs, _, err := s.store.Environments(ctx, projectKey, domain.Page{Limit: domain.MaxPageLimit})
-	if err != nil {
-		return domain.FlagDetail{}, err
-	}
-	for _, e := range envs {
-		need := domain.RoleDeveloper
-		if e.Protected {
-			need = domain.RoleAdmin
-		}
-		if err := o.Need(projectKey, e.Key, need); err != nil {
-			return domain.FlagDetail{}, err
-		}
 	}
 	cur, err := s.store.Flag(ctx, projectKey, key)
 	if err != nil {
@@ -422,7 +422,12 @@ func (s *Service) Kill(ctx context.Context, o domain.Origin, projectKey, key str
 	if on {
 		action = domain.ActionFlagKill
 	}
-	out, err := s.store.UpdateFlag(ctx, o, action, projectKey, key, func(f *domain.Flag, _ map[string]domain.Config, _ []domain.Dependent) error {
+	out, err := s.store.UpdateFlag(ctx, o, action, projectKey, key, func(f *domain.Flag, envs []domain.Environment, _ map[string]domain.Config, _ []domain.Dependent) error {
+		// Again inside the transaction, against the environments as locked: one
+		// protected or created meanwhile counts.
+		if err := needEverywhere(o, projectKey, envs, writeRole); err != nil {
+			return err
+		}
 		f.Killed = on
 		return nil
 	})

@@ -17,12 +17,20 @@ type UserStore interface {
 	Users(ctx context.Context, page domain.Page) ([]domain.User, string, error)
 	User(ctx context.Context, id string) (domain.User, error)
 	UpdateUser(ctx context.Context, o domain.Origin, id string, fn func(u domain.User, hash string) (postgres.UserChange, error)) (domain.User, error)
+	Session(ctx context.Context, userID string) (postgres.Credentials, map[string]domain.Grant, error)
 	SetMember(ctx context.Context, o domain.Origin, projectKey, userID string, g domain.Grant) (domain.Grant, error)
 	RemoveMember(ctx context.Context, o domain.Origin, projectKey, userID string) error
 	CreateToken(ctx context.Context, o domain.Origin, t domain.APIToken, digest []byte) (domain.APIToken, error)
 	Tokens(ctx context.Context, f postgres.TokenFilter) ([]domain.APIToken, error)
 	Token(ctx context.Context, id string) (domain.APIToken, error)
 	RevokeToken(ctx context.Context, o domain.Origin, id string) error
+}
+
+// Guesses limits password guesses per client address, account and address, and
+// account (auth.Guesses).
+type Guesses interface {
+	Begin(ctx context.Context, account, address string) error
+	Succeeded(ctx context.Context, account, address string)
 }
 
 // Passwords hashes and checks passwords.
@@ -153,6 +161,24 @@ func (s *Service) UpdateUser(ctx context.Context, o domain.Origin, id string, in
 	case !super && (in.Disabled != nil || in.InstanceAdmin != nil):
 		return domain.User{}, forbidden("only instance administrators disable users or make them administrators")
 	}
+	// A user changing their own password proves it with the current one: a password
+	// guess like a login's, with the same limits, counted once, before the
+	// transaction (which may be retried).
+	var checked string
+	if !super && in.Password != nil {
+		cred, _, err := s.users.Session(ctx, id)
+		if err != nil {
+			return domain.User{}, err
+		}
+		if err := s.guesses.Begin(ctx, cred.User.Email, o.Address); err != nil {
+			return domain.User{}, err
+		}
+		if in.CurrentPassword == nil || !s.passwords.Verify(*in.CurrentPassword, cred.PasswordHash) {
+			return domain.User{}, invalid("user", domain.FieldError{Field: "current_password", Message: "must be your current password"})
+		}
+		s.guesses.Succeeded(ctx, cred.User.Email, o.Address)
+		checked = cred.PasswordHash
+	}
 	return s.users.UpdateUser(ctx, o, id, func(u domain.User, hash string) (postgres.UserChange, error) {
 		var ch postgres.UserChange
 		var fields []domain.FieldError
@@ -166,7 +192,8 @@ func (s *Service) UpdateUser(ctx context.Context, o domain.Origin, id string, in
 			if p := passwordProblem("password", *in.Password); p != nil {
 				fields = append(fields, *p)
 			}
-			if !super {
+			if !super && hash != checked {
+				// The password changed since it was checked: check again, uncounted.
 				if in.CurrentPassword == nil || !s.passwords.Verify(*in.CurrentPassword, hash) {
 					fields = append(fields, domain.FieldError{Field: "current_password", Message: "must be your current password"})
 				}
@@ -194,7 +221,7 @@ func (s *Service) grantProblems(ctx context.Context, project string, g domain.Gr
 	if !g.Role.Valid() {
 		fields = append(fields, domain.FieldError{Field: "role", Message: "must be viewer, developer or admin"})
 	}
-	envs, _, err := s.store.Environments(ctx, project, domain.Page{Limit: domain.MaxPageLimit})
+	envs, err := s.store.AllEnvironments(ctx, project)
 	if err != nil {
 		return nil, err
 	}
@@ -213,9 +240,11 @@ func (s *Service) grantProblems(ctx context.Context, project string, g domain.Gr
 	return fields, nil
 }
 
-// SetMember gives a user a role in a project; project admins may.
+// SetMember gives a user a role in a project; admins of the project and of every one
+// of its environments may (so an admin lowered somewhere cannot raise anyone there,
+// themselves included).
 func (s *Service) SetMember(ctx context.Context, o domain.Origin, project, userID string, in MemberInput) (domain.Grant, error) {
-	if err := o.Need(project, "", domain.RoleAdmin); err != nil {
+	if err := s.mayAdminister(ctx, o, project); err != nil {
 		return domain.Grant{}, err
 	}
 	g := domain.Grant{Role: in.Role, EnvironmentRoles: in.EnvironmentRoles}
@@ -229,9 +258,10 @@ func (s *Service) SetMember(ctx context.Context, o domain.Origin, project, userI
 	return s.users.SetMember(ctx, o, project, userID, g)
 }
 
-// RemoveMember takes a user's role in a project away; project admins may.
+// RemoveMember takes a user's role in a project away; admins of the project and of
+// every one of its environments may.
 func (s *Service) RemoveMember(ctx context.Context, o domain.Origin, project, userID string) error {
-	if err := o.Need(project, "", domain.RoleAdmin); err != nil {
+	if err := s.mayAdminister(ctx, o, project); err != nil {
 		return err
 	}
 	return s.users.RemoveMember(ctx, o, project, userID)
@@ -284,15 +314,18 @@ func (s *Service) CreateToken(ctx context.Context, o domain.Origin, in TokenInpu
 	if o.Access != nil {
 		owner = o.Access.UserID()
 	}
-	if err := o.Need(in.Project, "", domain.RoleAdmin); err != nil {
-		// Not an admin: only for oneself, and never above one's own role.
+	if err := s.mayAdminister(ctx, o, in.Project); err != nil {
+		if domain.ErrorCode(err) != domain.CodeForbidden {
+			return domain.APIToken{}, err
+		}
+		// Not an admin everywhere: only for oneself, and never above one's own role.
 		if o.Actor.Type != domain.ActorUser {
 			return domain.APIToken{}, forbidden("only users and project admins create tokens")
 		}
 		if err := o.Need(in.Project, "", g.Role); err != nil {
 			return domain.APIToken{}, forbidden("a token cannot have more rights than you: " + domain.ErrorMessage(err))
 		}
-		envs, _, err := s.store.Environments(ctx, in.Project, domain.Page{Limit: domain.MaxPageLimit})
+		envs, err := s.store.AllEnvironments(ctx, in.Project)
 		if err != nil {
 			return domain.APIToken{}, err
 		}
@@ -321,8 +354,11 @@ func (s *Service) Tokens(ctx context.Context, o domain.Origin) ([]domain.APIToke
 	keys, _ := o.Access.Projects()
 	f := postgres.TokenFilter{OwnerID: o.Access.UserID()}
 	for _, k := range keys {
-		if o.Need(k, "", domain.RoleAdmin) == nil {
+		switch err := s.mayAdminister(ctx, o, k); {
+		case err == nil:
 			f.Projects = append(f.Projects, k)
+		case domain.ErrorCode(err) != domain.CodeForbidden:
+			return nil, err
 		}
 	}
 	return s.users.Tokens(ctx, f)
@@ -336,7 +372,7 @@ func (s *Service) RevokeToken(ctx context.Context, o domain.Origin, id string) e
 	}
 	owner := o.Access != nil && t.OwnerID != "" && o.Access.UserID() == t.OwnerID && o.Actor.Type == domain.ActorUser
 	if !owner {
-		if err := o.Need(t.Project, "", domain.RoleAdmin); err != nil {
+		if err := s.mayAdminister(ctx, o, t.Project); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
 )
@@ -242,4 +243,38 @@ func TestAnalytics(t *testing.T) {
 	if n != 2 {
 		t.Errorf("after two flushes: %d", n)
 	}
+}
+
+// TestFailedAuthenticationLimit: past the limit of failed authentications, an address
+// gets 429 with Retry-After (problem+json natively, OFREP's shape on OFREP) from every
+// replica, since the count lives in Redis; a key that worked before keeps working.
+func TestFailedAuthenticationLimit(t *testing.T) {
+	db := newDB(t)
+	opt := defaults()
+	opt.authFailures = 4
+	h := newHarness(t, db, testinfra.RedisURL(t), opt)
+	seed(h)
+	other := startEvaluator(t, h.env, db, testinfra.RedisURL(t), opt)
+	body := map[string]any{"context": map[string]any{"key": "u"}}
+	h.Must(200, "POST", "/api/v1/evaluate", body) // the good key is confirmed
+	for i := range 4 {
+		guess, _, _ := secret.SDKKey.New()
+		c := h.Client
+		if i%2 == 1 {
+			c = other.Client
+		}
+		c.Must(401, "POST", "/api/v1/evaluate", body, "Authorization", "Bearer "+guess)
+	}
+	guess, _, _ := secret.SDKKey.New()
+	for _, c := range []*testinfra.Client{h.Client, other.Client} {
+		r := c.Must(429, "POST", "/api/v1/evaluate", body, "Authorization", "Bearer "+guess)
+		if r.Header.Get("Retry-After") == "" || r.JSON(t)["retry_after"] == nil {
+			t.Errorf("429 without Retry-After: %v %s", r.Header, r.Body)
+		}
+		o := c.Must(429, "POST", "/ofrep/v1/evaluate/flags/new-checkout", body, "Authorization", "Bearer "+guess)
+		if o.Header.Get("Retry-After") == "" || o.JSON(t)["errorCode"] != "GENERAL" {
+			t.Errorf("OFREP 429: %v %s", o.Header, o.Body)
+		}
+	}
+	h.Must(200, "POST", "/api/v1/evaluate", body)
 }

@@ -1,7 +1,19 @@
-// Package keys authenticates evaluator requests by their per-environment SDK key. A
-// lookup is cached for a short time; an invalidation of the key's environment (which a
-// revocation causes) drops it at once. When PostgreSQL is down, keys seen before keep
-// working (stale if error); an unknown key then gets 503, never a wrong 401.
+// Package keys authenticates evaluator requests by their per-environment SDK key.
+//
+//   - A key whose checksum is wrong (a typo, a truncation, random text) is refused
+//     without any I/O (package secret).
+//   - A lookup is cached for a short time (SDK_KEY_CACHE_TTL); an invalidation of the
+//     key's environment, which a revocation and a rotation cause, drops it at once, and
+//     a resubscription to invalidations (after which messages may have been missed)
+//     drops every cached key.
+//   - Unknown keys are remembered apart from known ones, in a smaller table, so that a
+//     flood of made-up keys cannot push real keys out of the cache.
+//   - Failed authentications are counted per client address; past the limit, a client
+//     gets 429 with Retry-After until its window ends, and costs no lookup meanwhile.
+//     Requests with a key the database has confirmed never touch the limiter, so one
+//     misconfigured client behind a shared address does not lock out the others.
+//   - When PostgreSQL is down, keys seen before keep working (stale if error); an
+//     unknown key then gets 503, never a wrong 401.
 package keys
 
 import (
@@ -14,7 +26,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
@@ -23,18 +35,29 @@ type Lookup interface {
 	LookupSDKKey(ctx context.Context, digest []byte) (postgres.KeyInfo, error)
 }
 
+// Limiter counts failed authentications per client.
+type Limiter interface {
+	Blocked(ctx context.Context, key string) (bool, time.Duration)
+	Allow(ctx context.Context, key string) (bool, time.Duration)
+}
+
+type lookup struct {
+	info  postgres.KeyInfo
+	asked time.Time
+}
+
 type entry struct {
 	info    postgres.KeyInfo
-	unknown bool
 	fetched time.Time
 }
 
 // Authenticator maps SDK keys to environments.
 type Authenticator struct {
-	src     Lookup
-	ttl     time.Duration
-	timeout time.Duration
-	now     func() time.Time
+	src      Lookup
+	ttl      time.Duration
+	timeout  time.Duration
+	failures Limiter // nil: no limit
+	now      func() time.Time
 
 	// Concurrent lookups of one key share a single database query: a cold start
 	// does not send every waiting request to the database, and none of them is left
@@ -42,19 +65,31 @@ type Authenticator struct {
 	group singleflight.Group
 
 	mu      sync.RWMutex
-	entries map[[sha256.Size]byte]*entry
+	known   map[[sha256.Size]byte]*entry
+	unknown map[[sha256.Size]byte]time.Time // when the lookup said so
+	// confirmed holds the digests the database has ever confirmed: they skip the
+	// failure limiter even after their cache entry was dropped (an invalidation, a
+	// resubscription), so a neighbour's failures behind one address never hold up a
+	// real key.
+	confirmed map[[sha256.Size]byte]struct{}
 }
 
 // negativeTTL is how long an unknown key stays unknown without asking again.
 const negativeTTL = 5 * time.Second
 
-// maxEntries bounds the cache; past it, the oldest half is forgotten.
-const maxEntries = 100_000
+// Bounds of the two tables. Known keys come only from the database, so their table
+// holds every real key of a large installation; unknown keys come from clients, so
+// theirs is smaller and forgets first.
+const (
+	maxKnown   = 100_000
+	maxUnknown = 10_000
+)
 
-// New returns an authenticator that reuses lookups for ttl and gives each lookup
-// timeout.
-func New(src Lookup, ttl, timeout time.Duration) *Authenticator {
-	return &Authenticator{src: src, ttl: ttl, timeout: timeout, now: time.Now, entries: map[[sha256.Size]byte]*entry{}}
+// New returns an authenticator that reuses lookups for ttl, gives each lookup timeout,
+// and limits failed authentications per client with failures (nil for no limit).
+func New(src Lookup, ttl, timeout time.Duration, failures Limiter) *Authenticator {
+	return &Authenticator{src: src, ttl: ttl, timeout: timeout, failures: failures, now: time.Now,
+		known: map[[sha256.Size]byte]*entry{}, unknown: map[[sha256.Size]byte]time.Time{}, confirmed: map[[sha256.Size]byte]struct{}{}}
 }
 
 var (
@@ -64,79 +99,156 @@ var (
 	errExpired = domain.Errorf(domain.CodeUnauthorized, "this SDK key has expired")
 )
 
-// Authenticate returns the environment of key.
-func (a *Authenticator) Authenticate(ctx context.Context, key string) (string, error) {
+// Authenticate returns the environment of key, for a request from client (its
+// address, as the HTTP layer trusts it).
+func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (string, error) {
 	if key == "" {
 		return "", errMissing
-	}
-	if !sdkkey.WellFormed(key) {
-		return "", errInvalid
 	}
 	digest := sha256.Sum256([]byte(key))
 	now := a.now()
 	a.mu.RLock()
-	e := a.entries[digest]
+	e := a.known[digest]
+	_, confirmed := a.confirmed[digest]
 	a.mu.RUnlock()
-	fresh := e != nil && (now.Sub(e.fetched) < a.ttl || (e.unknown && now.Sub(e.fetched) < negativeTTL))
-	if !fresh {
+	if e != nil && now.Sub(e.fetched) < a.ttl {
+		if err := a.check(e, now); err == nil {
+			return e.info.EnvironmentID, nil
+		}
+	}
+	// A key the database has never confirmed may be a guess: a client that failed too
+	// often is refused before it costs anything more. A key it has confirmed (even one
+	// due for a fresh lookup) is never held up by its neighbours behind one address.
+	if a.failures != nil && !confirmed {
+		if blocked, wait := a.failures.Blocked(ctx, client); blocked {
+			return "", domain.RateLimited("too many failed authentications from this address", wait)
+		}
+	}
+	env, err := a.authenticate(ctx, key, digest, e, now)
+	if domain.ErrorCode(err) == domain.CodeUnauthorized && a.failures != nil {
+		a.failures.Allow(ctx, client)
+	}
+	return env, err
+}
+
+func (a *Authenticator) authenticate(ctx context.Context, key string, digest [sha256.Size]byte, e *entry, now time.Time) (string, error) {
+	if secret.SDKKey.Check(key) == secret.Invalid {
+		return "", errInvalid
+	}
+	if e == nil || now.Sub(e.fetched) >= a.ttl {
+		a.mu.RLock()
+		at, unknown := a.unknown[digest]
+		a.mu.RUnlock()
+		if unknown && now.Sub(at) < negativeTTL {
+			return "", errInvalid
+		}
 		v, err, _ := a.group.Do(string(digest[:]), func() (any, error) {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
 			defer cancel()
-			return a.src.LookupSDKKey(lctx, digest[:])
+			// The answer is as old as the moment the query started: a request that
+			// joins it later must not date it to its own arrival, or a key revoked
+			// while the query ran would be trusted past the TTL.
+			asked := a.now()
+			info, err := a.src.LookupSDKKey(lctx, digest[:])
+			return lookup{info: info, asked: asked}, err
 		})
-		info, _ := v.(postgres.KeyInfo)
+		res, _ := v.(lookup)
+		info := res.info
 		if err != nil && e == nil {
 			// Another request may have fetched the key while this one waited.
 			a.mu.RLock()
-			e = a.entries[digest]
+			e = a.known[digest]
 			a.mu.RUnlock()
 		}
 		switch {
 		case err == nil:
-			e = &entry{info: info, fetched: now}
+			e = &entry{info: info, fetched: res.asked}
+			a.putKnown(digest, e)
 		case errors.Is(err, postgres.ErrUnknownKey):
-			e = &entry{unknown: true, fetched: now}
-		case e != nil && !e.unknown:
+			a.putUnknown(digest, now)
+			return "", errInvalid
+		case e != nil:
 			// The database is unreachable: keep trusting what we knew, and ask again in
 			// a second rather than on every request.
 			e = &entry{info: e.info, fetched: now.Add(time.Second - a.ttl)}
+			a.putKnown(digest, e)
 		default:
 			return "", domain.Wrap(domain.CodeUnavailable, err, "cannot check the SDK key right now; retry")
 		}
-		a.put(digest, e)
 	}
-	switch {
-	case e.unknown:
-		return "", errInvalid
-	case e.info.RevokedAt != nil:
-		return "", errRevoked
-	case e.info.ExpiresAt != nil && !now.Before(*e.info.ExpiresAt):
-		return "", errExpired
+	if err := a.check(e, now); err != nil {
+		return "", err
 	}
 	return e.info.EnvironmentID, nil
 }
 
-func (a *Authenticator) put(digest [sha256.Size]byte, e *entry) {
+func (a *Authenticator) check(e *entry, now time.Time) error {
+	switch {
+	case e.info.RevokedAt != nil:
+		return errRevoked
+	case e.info.ExpiresAt != nil && !now.Before(*e.info.ExpiresAt):
+		return errExpired
+	}
+	return nil
+}
+
+func (a *Authenticator) putKnown(digest [sha256.Size]byte, e *entry) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if len(a.entries) >= maxEntries {
-		for k, old := range a.entries {
-			if a.now().Sub(old.fetched) > a.ttl || len(a.entries) > maxEntries/2 {
-				delete(a.entries, k)
+	delete(a.unknown, digest)
+	if len(a.confirmed) < maxKnown {
+		a.confirmed[digest] = struct{}{}
+	}
+	if _, ok := a.known[digest]; !ok && len(a.known) >= maxKnown {
+		now := a.now()
+		for k, old := range a.known {
+			if now.Sub(old.fetched) > a.ttl || len(a.known) > maxKnown/2 {
+				delete(a.known, k)
 			}
 		}
 	}
-	a.entries[digest] = e
+	a.known[digest] = e
+}
+
+func (a *Authenticator) putUnknown(digest [sha256.Size]byte, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.unknown) >= maxUnknown {
+		for k, t := range a.unknown {
+			if at.Sub(t) >= negativeTTL || len(a.unknown) > maxUnknown/2 {
+				delete(a.unknown, k)
+			}
+		}
+	}
+	a.unknown[digest] = at
 }
 
 // DropEnvironment forgets the keys of an environment, so the next request checks them
-// again (a revocation invalidates the environment).
+// again (a revocation or a rotation invalidates the environment), and every unknown
+// key (one may just have been created there).
 func (a *Authenticator) DropEnvironment(environmentID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k, e := range a.entries {
-		if e.info.EnvironmentID == environmentID || e.unknown {
-			delete(a.entries, k)
+	for k, e := range a.known {
+		if e.info.EnvironmentID == environmentID {
+			delete(a.known, k)
 		}
 	}
+	clear(a.unknown)
+}
+
+// DropAll forgets every cached key, after invalidations may have been missed (a
+// resubscription): a revocation among them must not wait for the cache TTL.
+func (a *Authenticator) DropAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.known)
+	clear(a.unknown)
+}
+
+// Len returns the number of known and unknown keys held.
+func (a *Authenticator) Len() (known, unknown int) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.known), len(a.unknown)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/sdkkey"
+	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
@@ -33,10 +33,10 @@ func (f *fakeLookup) LookupSDKKey(_ context.Context, digest []byte) (postgres.Ke
 }
 
 func TestAuthenticate(t *testing.T) {
-	good, _, _ := sdkkey.New()
-	unknown, _, _ := sdkkey.New()
-	revoked, _, _ := sdkkey.New()
-	expiring, _, _ := sdkkey.New()
+	good, _, _ := secret.SDKKey.New()
+	unknown, _, _ := secret.SDKKey.New()
+	revoked, _, _ := secret.SDKKey.New()
+	expiring, _, _ := secret.SDKKey.New()
 	now := time.Now()
 	past, future := now.Add(-time.Minute), now.Add(time.Hour)
 	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{
@@ -44,44 +44,44 @@ func TestAuthenticate(t *testing.T) {
 		sha256.Sum256([]byte(revoked)):  {ID: "2", EnvironmentID: "prod", RevokedAt: &past},
 		sha256.Sum256([]byte(expiring)): {ID: "3", EnvironmentID: "prod", ExpiresAt: &future},
 	}}
-	a := New(src, time.Minute, time.Second)
+	a := New(src, time.Minute, time.Second, nil)
 	a.now = func() time.Time { return now }
 	ctx := context.Background()
 
-	if env, err := a.Authenticate(ctx, good); err != nil || env != "prod" {
+	if env, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || env != "prod" {
 		t.Fatalf("good key: %v %v", env, err)
 	}
-	for _, k := range []string{"", "garbage", unknown, revoked} {
-		if _, err := a.Authenticate(ctx, k); domain.ErrorCode(err) != domain.CodeUnauthorized {
+	for _, k := range []string{"", "garbage", unknown, revoked, typo(good)} {
+		if _, err := a.Authenticate(ctx, k, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 			t.Errorf("%q: %v", k, err)
 		}
 	}
 	calls := src.calls
-	a.Authenticate(ctx, good)
-	a.Authenticate(ctx, unknown)
+	a.Authenticate(ctx, good, "10.0.0.1")
+	a.Authenticate(ctx, unknown, "10.0.0.1")
 	if src.calls != calls {
 		t.Error("cached keys, known and unknown, must not be looked up again")
 	}
-	if _, err := a.Authenticate(ctx, expiring); err != nil {
+	if _, err := a.Authenticate(ctx, expiring, "10.0.0.1"); err != nil {
 		t.Errorf("key in its grace period: %v", err)
 	}
 	now = now.Add(2 * time.Hour) // past the expiry, and past the cache TTL
-	if _, err := a.Authenticate(ctx, expiring); domain.ErrorCode(err) != domain.CodeUnauthorized {
+	if _, err := a.Authenticate(ctx, expiring, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("expired key: %v", err)
 	}
 
 	// The database goes down: keys seen before keep working, a new one gets 503.
 	src.down = true
-	if env, err := a.Authenticate(ctx, good); err != nil || env != "prod" {
+	if env, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || env != "prod" {
 		t.Errorf("known key with the database down: %v %v", env, err)
 	}
 	calls = src.calls
-	a.Authenticate(ctx, good)
+	a.Authenticate(ctx, good, "10.0.0.1")
 	if src.calls != calls {
 		t.Error("while the database is down, a known key is checked again at most once a second")
 	}
-	fresh, _, _ := sdkkey.New()
-	if _, err := a.Authenticate(ctx, fresh); domain.ErrorCode(err) != domain.CodeUnavailable {
+	fresh, _, _ := secret.SDKKey.New()
+	if _, err := a.Authenticate(ctx, fresh, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnavailable {
 		t.Errorf("unknown key with the database down must be 503, not 401: %v", err)
 	}
 
@@ -89,7 +89,7 @@ func TestAuthenticate(t *testing.T) {
 	src.down = false
 	src.keys[sha256.Sum256([]byte(good))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
 	a.DropEnvironment("prod")
-	if _, err := a.Authenticate(ctx, good); domain.ErrorCode(err) != domain.CodeUnauthorized {
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("revoked after the drop: %v", err)
 	}
 }
@@ -113,16 +113,16 @@ func (s *slowLookup) LookupSDKKey(context.Context, []byte) (postgres.KeyInfo, er
 // one lookup, so when the database fails right after, none of them is left without the
 // answer.
 func TestColdStartThenOutage(t *testing.T) {
-	key, _, _ := sdkkey.New()
+	key, _, _ := secret.SDKKey.New()
 	src := &slowLookup{info: postgres.KeyInfo{ID: "1", EnvironmentID: "prod"}, delay: 50 * time.Millisecond}
-	a := New(src, time.Minute, time.Second)
+	a := New(src, time.Minute, time.Second, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := a.Authenticate(context.Background(), key); err != nil {
+			if _, err := a.Authenticate(context.Background(), key, "10.0.0.1"); err != nil {
 				errs <- err
 			}
 		}()
@@ -135,4 +135,143 @@ func TestColdStartThenOutage(t *testing.T) {
 	if n := src.calls.Load(); n != 1 {
 		t.Errorf("%d lookups for one key, want 1", n)
 	}
+}
+
+// TestRefusedWithoutLookup: keys whose checksum is wrong (typos, truncations, made-up
+// keys) never reach the database.
+func TestRefusedWithoutLookup(t *testing.T) {
+	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{}}
+	a := New(src, time.Minute, time.Second, nil)
+	good, _, _ := secret.SDKKey.New()
+	for _, k := range []string{"garbage", good[:len(good)-1], typo(good), "sy_sdk_" + good[7:len(good)-6] + "000000"} {
+		if _, err := a.Authenticate(context.Background(), k, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+			t.Errorf("%q: %v", k, err)
+		}
+	}
+	if src.calls != 0 {
+		t.Fatalf("%d lookups for keys whose checksum is wrong", src.calls)
+	}
+	// A key of the format before checksums is still looked up, so it keeps working.
+	legacy := good[:len(good)-6]
+	src.keys[sha256.Sum256([]byte(legacy))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod"}
+	if env, err := a.Authenticate(context.Background(), legacy, "10.0.0.1"); err != nil || env != "prod" {
+		t.Fatalf("legacy key: %v %v", env, err)
+	}
+}
+
+// TestUnknownKeysDoNotEvictKnown: a flood of well-formed unknown keys, more than the
+// cache holds, leaves the known keys cached.
+func TestUnknownKeysDoNotEvictKnown(t *testing.T) {
+	good, _, _ := secret.SDKKey.New()
+	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
+	a := New(src, time.Minute, time.Second, nil)
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	for range maxUnknown + 500 {
+		k, _, _ := secret.SDKKey.New()
+		a.Authenticate(ctx, k, "10.0.0.2")
+	}
+	known, unknown := a.Len()
+	if known != 1 || unknown > maxUnknown {
+		t.Fatalf("known %d, unknown %d (bound %d)", known, unknown, maxUnknown)
+	}
+	calls := src.calls
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || src.calls != calls {
+		t.Fatalf("the known key was evicted: %v, %d new lookups", err, src.calls-calls)
+	}
+}
+
+// memLimiter is an in-process failure counter with the Limiter contract.
+type memLimiter struct {
+	limit int
+	n     map[string]int
+}
+
+func (m *memLimiter) Blocked(_ context.Context, k string) (bool, time.Duration) {
+	return m.n[k] >= m.limit, time.Minute
+}
+func (m *memLimiter) Allow(_ context.Context, k string) (bool, time.Duration) {
+	m.n[k]++
+	return m.n[k] <= m.limit, time.Minute
+}
+
+// TestFailureLimit: an address that keeps failing is refused with 429 before any
+// lookup; other addresses, and keys the database confirmed, are not held up.
+func TestFailureLimit(t *testing.T) {
+	good, _, _ := secret.SDKKey.New()
+	revoked, _, _ := secret.SDKKey.New()
+	past := time.Now().Add(-time.Hour)
+	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{
+		sha256.Sum256([]byte(good)):    {ID: "1", EnvironmentID: "prod"},
+		sha256.Sum256([]byte(revoked)): {ID: "2", EnvironmentID: "prod", RevokedAt: &past},
+	}}
+	lim := &memLimiter{limit: 3, n: map[string]int{}}
+	a := New(src, time.Minute, time.Second, lim)
+	ctx := context.Background()
+	for i, k := range []string{"junk", revoked, "sy_sdk_nope"} {
+		if _, err := a.Authenticate(ctx, k, "10.6.6.6"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	calls := src.calls
+	guess, _, _ := secret.SDKKey.New()
+	_, err := a.Authenticate(ctx, guess, "10.6.6.6")
+	if domain.ErrorCode(err) != domain.CodeRateLimited || domain.RetryAfter(err) != 60 {
+		t.Fatalf("after 3 failures: %v (retry after %d)", err, domain.RetryAfter(err))
+	}
+	if src.calls != calls {
+		t.Fatal("a blocked client still cost a lookup")
+	}
+	if _, err := a.Authenticate(ctx, guess, "10.7.7.7"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Fatalf("another address: %v", err)
+	}
+	// The good key, confirmed before, works from the blocked address; a missing key
+	// is not a failure.
+	if _, err := a.Authenticate(ctx, good, "10.7.7.7"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, good, "10.6.6.6"); err != nil {
+		t.Fatalf("a confirmed key from a blocked address: %v", err)
+	}
+	// Still so after its cache entry was dropped (any change to its environment).
+	a.DropEnvironment("prod")
+	if _, err := a.Authenticate(ctx, good, "10.6.6.6"); err != nil {
+		t.Fatalf("a confirmed key from a blocked address, after a drop: %v", err)
+	}
+	before := lim.n["10.7.7.7"]
+	a.Authenticate(ctx, "", "10.7.7.7")
+	if lim.n["10.7.7.7"] != before {
+		t.Fatal("a request without a key counted as a failure")
+	}
+}
+
+// TestDropAll: after a resubscription every cached key is checked again, so a
+// revocation whose message was missed takes effect at once.
+func TestDropAll(t *testing.T) {
+	good, _, _ := secret.SDKKey.New()
+	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
+	a := New(src, time.Hour, time.Second, nil)
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Second)
+	src.keys[sha256.Sum256([]byte(good))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
+		t.Fatal("the cached answer should still hold before the drop")
+	}
+	a.DropAll()
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Fatalf("revoked key after DropAll: %v", err)
+	}
+}
+
+// typo changes a key's last character.
+func typo(key string) string {
+	if key[len(key)-1] == 'x' {
+		return key[:len(key)-1] + "y"
+	}
+	return key[:len(key)-1] + "x"
 }

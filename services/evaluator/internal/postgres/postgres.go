@@ -166,12 +166,21 @@ type KeyInfo struct {
 var ErrUnknownKey = errors.New("unknown SDK key")
 
 // LookupSDKKey finds a key by its digest and notes that it was used (at most once a
-// minute per key, so lookups stay cheap). A key the replica does not know yet (just
-// created) is looked for on the primary.
+// minute per key, so lookups stay cheap). Keys are read from the primary: a replica
+// that lags could still call a revoked key valid, and key lookups are cached, so they
+// are few. The replica answers only when the primary does not.
 func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error) {
-	k, err := lookupKey(ctx, s.read, digest)
-	if s.hasReplica() && (err != nil || k.ID == "") {
-		k, err = lookupKey(ctx, s.db, digest)
+	pctx := ctx
+	if deadline, ok := ctx.Deadline(); ok && s.hasReplica() {
+		// A primary that hangs rather than refuses must leave the replica time to
+		// answer: it gets half of what is left.
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/2)
+		defer cancel()
+	}
+	k, err := lookupKey(pctx, s.db, digest)
+	if err != nil && s.hasReplica() {
+		k, err = lookupKey(ctx, s.read, digest)
 	}
 	if err != nil {
 		return k, err

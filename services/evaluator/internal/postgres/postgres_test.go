@@ -23,6 +23,10 @@ func TestReadReplica(t *testing.T) {
 	env.DB.SetMaxIdleConns(2)
 	latest := env.SetConfig("f", fixture.Off())
 	fresh := env.NewKey(nil)
+	revoked := sha256.Sum256([]byte(env.Key))
+	if _, err := env.DB.Exec(`UPDATE sdk_keys SET revoked_at = now() WHERE digest = $1`, revoked[:]); err != nil {
+		t.Fatal(err)
+	}
 
 	s, err := postgres.Open(primaryURL, replicaURL, 4)
 	if err != nil {
@@ -40,6 +44,9 @@ func TestReadReplica(t *testing.T) {
 	d := sha256.Sum256([]byte(fresh))
 	if k, err := s.LookupSDKKey(ctx, d[:]); err != nil || k.EnvironmentID != env.ID {
 		t.Fatalf("a key the replica does not know yet: %+v %v", k, err)
+	}
+	if k, err := s.LookupSDKKey(ctx, revoked[:]); err != nil || k.RevokedAt == nil {
+		t.Fatalf("a key revoked after the replica's copy must be seen revoked: %+v %v", k, err)
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("ping: %v", err)

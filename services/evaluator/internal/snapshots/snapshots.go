@@ -49,6 +49,9 @@ type Options struct {
 // Stats counts what the cache did, for metrics.
 type Stats struct {
 	MemoryHits, RedisHits, DatabaseLoads, StaleServed, RedisErrors, DatabaseErrors, Dropped atomic.Int64
+	// RedisOlder counts Redis answers older than the snapshot in memory, which were
+	// not used.
+	RedisOlder atomic.Int64
 }
 
 // entry is immutable once stored, so readers may use it without the lock.
@@ -124,22 +127,25 @@ func (c *Cache) redisFailed(err error) {
 }
 
 func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
-	floor := c.floorOf(environmentID)
+	floor, held := c.versions(environmentID)
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
 		data, version, err := rediscache.Load(rctx, c.rdb, environmentID)
 		cancel()
 		switch {
-		case err == nil && version >= floor:
+		// A copy older than the one in memory (Redis kept an old snapshot after a
+		// write-back failed) is no better than a miss: it must neither replace nor
+		// shadow the newer one, so PostgreSQL is asked and Redis repaired.
+		case err == nil && version >= floor && version >= held:
 			var ds domain.Snapshot
 			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
-				snap := eval.Compile(ds)
-				c.store(environmentID, snap)
 				c.Stats.RedisHits.Add(1)
-				return snap, nil
+				return c.store(environmentID, eval.Compile(ds)), nil
 			}
 			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
-		case err != nil && !errors.Is(err, rediscache.ErrMiss):
+		case err == nil:
+			c.Stats.RedisOlder.Add(1)
+		case !errors.Is(err, rediscache.ErrMiss):
 			c.redisFailed(err)
 		}
 	}
@@ -150,12 +156,18 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 	if err == nil {
 		c.Stats.DatabaseLoads.Add(1)
 		snap := eval.Compile(ds)
-		for _, p := range snap.Problems() {
+		// A few lines say what is wrong; a stored configuration with thousands of broken
+		// flags must not write thousands of lines at every refresh.
+		problems := snap.Problems()
+		for _, p := range problems[:min(len(problems), 10)] {
 			c.log.Error("flag cannot be evaluated", "environment", environmentID, "problem", p.Error())
 		}
-		c.store(environmentID, snap)
+		if len(problems) > 10 {
+			c.log.Error("more flags cannot be evaluated", "environment", environmentID, "not_shown", len(problems)-10)
+		}
+		kept := c.store(environmentID, snap)
 		c.writeBack(ctx, ds)
-		return snap, nil
+		return kept, nil
 	}
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		c.mu.Lock()
@@ -197,26 +209,33 @@ func (c *Cache) writeBack(ctx context.Context, ds domain.Snapshot) {
 	}
 }
 
-func (c *Cache) floorOf(environmentID string) int64 {
+// versions returns the newest version announced for the environment and the version
+// held in memory (0 when none).
+func (c *Cache) versions(environmentID string) (floor, held int64) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.floor[environmentID]
+	if e := c.entries[environmentID]; e != nil {
+		held = e.snap.Version
+	}
+	return c.floor[environmentID], held
 }
 
 // store keeps a loaded snapshot unless an invalidation has announced a newer version
-// meanwhile, or a newer snapshot is already held. It reports whether it kept it.
-func (c *Cache) store(environmentID string, snap *eval.Snapshot) bool {
+// meanwhile, or a newer snapshot is already held, and returns the snapshot to serve:
+// the newer one held, when there is one, never an older one.
+func (c *Cache) store(environmentID string, snap *eval.Snapshot) *eval.Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	cur := c.entries[environmentID]
+	if cur != nil && cur.snap.Version > snap.Version {
+		return cur.snap
+	}
 	if snap.Version < c.floor[environmentID] {
 		c.Stats.Dropped.Add(1)
-		return false
-	}
-	if cur := c.entries[environmentID]; cur != nil && cur.snap.Version > snap.Version {
-		return false
+		return snap
 	}
 	c.entries[environmentID] = &entry{snap: snap, loaded: c.now()}
-	return true
+	return snap
 }
 
 // Invalidate records that the environment changed to version: older copies are

@@ -173,3 +173,49 @@ func TestMaxAge(t *testing.T) {
 		t.Fatalf("after max age: %v %v", s, err)
 	}
 }
+
+// TestOlderRedisCopyNeverShadowsMemory: when Redis still holds an older snapshot than
+// memory (a write-back failed after a newer load), a refresh must neither serve nor
+// keep the older copy; it asks PostgreSQL and repairs Redis.
+func TestOlderRedisCopyNeverShadowsMemory(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	// Every Get refreshes: the test is about what a refresh does.
+	cache := snapshots.New(slog.New(slog.DiscardHandler), store, rdb, snapshots.Options{MaxAge: time.Nanosecond, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+	first, err := cache.Get(ctx, env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldData, oldVersion, err := rediscache.Load(ctx, rdb, env.ID)
+	if err != nil || oldVersion != first.Version {
+		t.Fatalf("written back: %d %v", oldVersion, err)
+	}
+	// A newer version reaches memory from PostgreSQL...
+	next := env.SetConfig("f", fixture.Off())
+	if err := rdb.Del(ctx, rediscache.Key(env.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cache.Get(ctx, env.ID); err != nil || s.Version != next {
+		t.Fatalf("loaded %v %v, want %d", s, err, next)
+	}
+	// ...while Redis is left with the older copy, as after a failed write-back.
+	if err := rdb.HSet(ctx, rediscache.Key(env.ID), "version", oldVersion, "data", oldData).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		s, err := cache.Get(ctx, env.ID)
+		if err != nil || s.Version != next {
+			t.Fatalf("served version %v (%v); memory held %d", s.Version, err, next)
+		}
+	}
+	if got := cache.Held(env.ID); got != next {
+		t.Fatalf("memory holds %d, want %d", got, next)
+	}
+	if _, v, err := rediscache.Load(ctx, rdb, env.ID); err != nil || v != next {
+		t.Fatalf("redis not repaired: %d %v", v, err)
+	}
+	if cache.Stats.RedisOlder.Load() == 0 {
+		t.Fatal("the older Redis answer was not counted")
+	}
+}

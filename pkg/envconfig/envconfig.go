@@ -94,3 +94,52 @@ func (r *Reader) OneOf(name, def string, allowed ...string) string {
 	}
 	return s
 }
+
+// ParseCIDRs parses a comma-separated list of CIDRs (TRUSTED_PROXIES). A bare address
+// stands for itself alone (/32 or /128). The error names the bad entry.
+func ParseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", s)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// CIDRs reads a comma-separated list of CIDRs or addresses (TRUSTED_PROXIES), naming
+// the bad entry.
+func (r *Reader) CIDRs(name string) []*net.IPNet {
+	nets, err := ParseCIDRs(r.String(name, ""))
+	if err != nil {
+		r.Fail("%s: %v", name, err)
+	}
+	return nets
+}
+
+// OpsAddr reads an operations listener's address (OPS_ADDR): host:port, or "off" for
+// none ("").
+func (r *Reader) OpsAddr(name, def string) string {
+	if r.String(name, def) == "off" {
+		return ""
+	}
+	return r.Addr(name, def)
+}

@@ -30,3 +30,25 @@ func TestReader(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCIDRs(t *testing.T) {
+	nets, err := ParseCIDRs(" 10.0.0.0/8, 192.168.1.7 ,fd00::/8,, 2001:db8::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range nets {
+		got = append(got, n.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 fd00::/8 2001:db8::1/128" {
+		t.Errorf("parsed %v", got)
+	}
+	if nets, err := ParseCIDRs(""); err != nil || len(nets) != 0 {
+		t.Errorf("empty: %v %v", nets, err)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "10.0.0.0/8,proxy.local", "10.0.0/8"} {
+		if _, err := ParseCIDRs(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

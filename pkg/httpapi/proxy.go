@@ -1,43 +1,11 @@
 package httpapi
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
-
-// ParseCIDRs parses a comma-separated list of CIDRs (TRUSTED_PROXIES). A bare address
-// stands for itself alone (/32 or /128). The error names the bad entry.
-func ParseCIDRs(list string) ([]*net.IPNet, error) {
-	var out []*net.IPNet
-	for _, s := range strings.Split(list, ",") {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		if !strings.Contains(s, "/") {
-			ip := net.ParseIP(s)
-			if ip == nil {
-				return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", s)
-			}
-			bits := 128
-			if ip.To4() != nil {
-				ip, bits = ip.To4(), 32
-			}
-			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
-			continue
-		}
-		_, n, err := net.ParseCIDR(s)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or an address", s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
 
 // IPExtractor returns how c.RealIP finds the client. Without trusted proxies it is the
 // connection's peer, whatever the headers say. With them, X-Forwarded-For is believed

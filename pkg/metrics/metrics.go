@@ -55,6 +55,16 @@ func OpsServer(addr string, reg *prometheus.Registry) *http.Server {
 		ReadTimeout: 10 * time.Second, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 }
 
+// Servers returns the servers a service runs, in the order they stop at shutdown:
+// the public one drains first while the operations listener (when opsAddr is set)
+// stays up, so the drain can be watched, and stops last.
+func Servers(public *http.Server, opsAddr string, reg *prometheus.Registry) []*http.Server {
+	if opsAddr == "" {
+		return []*http.Server{public}
+	}
+	return []*http.Server{public, OpsServer(opsAddr, reg)}
+}
+
 // HTTP records requests.
 type HTTP struct {
 	requests *prometheus.CounterVec

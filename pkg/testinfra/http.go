@@ -121,3 +121,29 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 	t.Fatalf("timed out after %v waiting for %s", timeout, what)
 }
+
+// CheckOperationsListener: metrics and profiles answer on the operations listener
+// only; on the public port they are 404.
+func CheckOperationsListener(t testing.TB, public, ops, metric string) {
+	t.Helper()
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
+		if status, _ := get(public + path); status != http.StatusNotFound {
+			t.Errorf("public %s: %d, want 404", path, status)
+		}
+	}
+	if status, body := get(ops + "/metrics"); status != http.StatusOK || !strings.Contains(body, metric) || !strings.Contains(body, "_http_panics_total 0") {
+		t.Errorf("ops /metrics: %d, want 200 with %s and the panic counter", status, metric)
+	}
+	if status, body := get(ops + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("ops /debug/pprof/: %d", status)
+	}
+}

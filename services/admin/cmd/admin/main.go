@@ -211,12 +211,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 
-	// The public port drains first at shutdown; the operations listener stays up
-	// meanwhile, so the drain can be watched, and stops last.
-	servers := []*http.Server{srv}
-	if cfg.OpsAddr != "" {
-		servers = append(servers, metrics.OpsServer(cfg.OpsAddr, reg))
-	}
+	servers := metrics.Servers(srv, cfg.OpsAddr, reg)
 	serveErr, err := httpapi.Start(servers...)
 	if err != nil {
 		return err

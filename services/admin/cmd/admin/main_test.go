@@ -63,7 +63,7 @@ func TestGracefulShutdown(t *testing.T) {
 	testinfra.WaitReady(t, base+"/readyz")
 	c := &testinfra.Client{T: t, URL: base, Auth: "Bearer " + token}
 	c.Must(http.StatusCreated, http.MethodPost, "/api/v1/projects", map[string]any{"key": "shop"})
-	checkOperationsListener(t, base, "http://"+opsAddr, `switchyard_admin_http_requests_total{method="POST",route="/api/v1/projects",status="201"} 1`)
+	testinfra.CheckOperationsListener(t, base, "http://"+opsAddr, `switchyard_admin_http_requests_total{method="POST",route="/api/v1/projects",status="201"} 1`)
 
 	inflight := testinfra.StartInFlight(t, addr, http.MethodPost, "/api/v1/projects/shop/flags",
 		`{"key":"late-flag","kind":"boolean"}`, "Authorization", "Bearer "+token)
@@ -127,31 +127,5 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("%d environments, want 3", n)
-	}
-}
-
-// checkOperationsListener: metrics and profiles answer on the operations listener
-// only; on the public port they are 404.
-func checkOperationsListener(t *testing.T, public, ops, metric string) {
-	t.Helper()
-	get := func(url string) (int, string) {
-		res, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(body)
-	}
-	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
-		if status, _ := get(public + path); status != http.StatusNotFound {
-			t.Errorf("public %s: %d, want 404", path, status)
-		}
-	}
-	if status, body := get(ops + "/metrics"); status != http.StatusOK || !strings.Contains(body, metric) || !strings.Contains(body, "_http_panics_total 0") {
-		t.Errorf("ops /metrics: %d, want 200 with %s and the panic counter", status, metric)
-	}
-	if status, body := get(ops + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
-		t.Errorf("ops /debug/pprof/: %d", status)
 	}
 }

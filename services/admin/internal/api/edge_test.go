@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/envconfig"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
@@ -153,7 +153,7 @@ func TestPanicAnswers500(t *testing.T) {
 // X-Forwarded-For from a peer outside TRUSTED_PROXIES is ignored, and the one a
 // trusted proxy sends is honoured (its right-most untrusted entry).
 func TestLoginAddress(t *testing.T) {
-	trusted, err := httpapi.ParseCIDRs("10.20.0.0/16")
+	trusted, err := envconfig.ParseCIDRs("10.20.0.0/16")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
-	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
@@ -67,8 +66,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout:        r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:               r.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		LogFormat:              r.OneOf("LOG_FORMAT", "json", "json", "text"),
-		OpsAddr:                opsAddr(r, "127.0.0.1:9080"),
-		TrustedProxies:         trustedProxies(r),
+		OpsAddr:                r.OpsAddr("OPS_ADDR", "127.0.0.1:9080"),
+		TrustedProxies:         r.CIDRs("TRUSTED_PROXIES"),
 	}
 	if c.OpsAddr == c.HTTPAddr {
 		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)
@@ -80,21 +79,4 @@ func Load(getenv func(string) string) (Config, error) {
 		r.Fail("JWT_SECRET: required, at least %d bytes (openssl rand -hex 32)", MinTokenLen)
 	}
 	return c, r.Err()
-}
-
-// opsAddr reads OPS_ADDR: host:port, or "off" for no operations listener ("").
-func opsAddr(r *envconfig.Reader, def string) string {
-	if r.String("OPS_ADDR", def) == "off" {
-		return ""
-	}
-	return r.Addr("OPS_ADDR", def)
-}
-
-// trustedProxies reads TRUSTED_PROXIES, naming the bad entry.
-func trustedProxies(r *envconfig.Reader) []*net.IPNet {
-	nets, err := httpapi.ParseCIDRs(r.String("TRUSTED_PROXIES", ""))
-	if err != nil {
-		r.Fail("TRUSTED_PROXIES: %v", err)
-	}
-	return nets
 }

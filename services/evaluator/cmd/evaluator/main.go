@@ -124,12 +124,7 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics(), TrustedProxies: cfg.TrustedProxies})
 	srv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	// The public port drains first at shutdown; the operations listener stays up
-	// meanwhile, so the drain can be watched, and stops last.
-	servers := []*http.Server{srv}
-	if cfg.OpsAddr != "" {
-		servers = append(servers, metrics.OpsServer(cfg.OpsAddr, reg))
-	}
+	servers := metrics.Servers(srv, cfg.OpsAddr, reg)
 	serveErr, err := httpapi.Start(servers...)
 	if err != nil {
 		return err

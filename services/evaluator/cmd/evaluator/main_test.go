@@ -76,7 +76,7 @@ func TestGracefulShutdown(t *testing.T) {
 		c.Must(http.StatusOK, http.MethodGet, "/api/v1/evaluate/new-checkout?key=u1", nil)
 	}
 
-	checkOperationsListener(t, base, "http://"+opsAddr, `switchyard_evaluator_http_requests_total{method="GET",route="/api/v1/evaluate/*",status="200"} 25`)
+	testinfra.CheckOperationsListener(t, base, "http://"+opsAddr, `switchyard_evaluator_http_requests_total{method="GET",route="/api/v1/evaluate/*",status="200"} 25`)
 
 	inflight := testinfra.StartInFlight(t, addr, http.MethodPost, "/ofrep/v1/evaluate/flags/new-checkout",
 		`{"context":{"targetingKey":"u2"}}`, "Authorization", "Bearer "+fx.Key)
@@ -111,30 +111,4 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("no shutdown log line:\n%s", logs)
 	}
 	testinfra.WaitRefused(t, opsAddr) // the operations listener went down too
-}
-
-// checkOperationsListener: metrics and profiles answer on the operations listener
-// only; on the public port they are 404.
-func checkOperationsListener(t *testing.T, public, ops, metric string) {
-	t.Helper()
-	get := func(url string) (int, string) {
-		res, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(body)
-	}
-	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
-		if status, _ := get(public + path); status != http.StatusNotFound {
-			t.Errorf("public %s: %d, want 404", path, status)
-		}
-	}
-	if status, body := get(ops + "/metrics"); status != http.StatusOK || !strings.Contains(body, metric) || !strings.Contains(body, "_http_panics_total 0") {
-		t.Errorf("ops /metrics: %d, want 200 with %s and the panic counter", status, metric)
-	}
-	if status, body := get(ops + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
-		t.Errorf("ops /debug/pprof/: %d", status)
-	}
 }

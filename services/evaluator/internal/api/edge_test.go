@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchyard/switchyard/pkg/envconfig"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
 )
@@ -155,7 +155,7 @@ func (s *syncBuffer) String() string {
 // X-Forwarded-For only from TRUSTED_PROXIES; a spoofed header from anyone else is
 // ignored.
 func TestClientAddress(t *testing.T) {
-	trusted, err := httpapi.ParseCIDRs("10.1.0.0/16")
+	trusted, err := envconfig.ParseCIDRs("10.1.0.0/16")
 	if err != nil {
 		t.Fatal(err)
 	}

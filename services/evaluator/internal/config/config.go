@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/envconfig"
-	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/redisconn"
 )
 
@@ -72,8 +71,8 @@ func Load(getenv func(string) string) (Config, error) {
 
 		MetricsMaxFlagSeries: int(r.Int("METRICS_MAX_FLAG_SERIES", 10_000, 0)),
 		MetricsFlagSeriesTTL: r.Duration("METRICS_FLAG_SERIES_TTL", time.Hour),
-		OpsAddr:              opsAddr(r, "127.0.0.1:9081"),
-		TrustedProxies:       trustedProxies(r),
+		OpsAddr:              r.OpsAddr("OPS_ADDR", "127.0.0.1:9081"),
+		TrustedProxies:       r.CIDRs("TRUSTED_PROXIES"),
 	}
 	if c.OpsAddr == c.HTTPAddr {
 		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)
@@ -86,21 +85,4 @@ func Load(getenv func(string) string) (Config, error) {
 		r.URL("DATABASE_READ_URL", "postgres://user:password@replica:port/database", "postgres", "postgresql")
 	}
 	return c, r.Err()
-}
-
-// opsAddr reads OPS_ADDR: host:port, or "off" for no operations listener ("").
-func opsAddr(r *envconfig.Reader, def string) string {
-	if r.String("OPS_ADDR", def) == "off" {
-		return ""
-	}
-	return r.Addr("OPS_ADDR", def)
-}
-
-// trustedProxies reads TRUSTED_PROXIES, naming the bad entry.
-func trustedProxies(r *envconfig.Reader) []*net.IPNet {
-	nets, err := httpapi.ParseCIDRs(r.String("TRUSTED_PROXIES", ""))
-	if err != nil {
-		r.Fail("TRUSTED_PROXIES: %v", err)
-	}
-	return nets
 }

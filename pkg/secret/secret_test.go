@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"strings"
 	"testing"
 )
@@ -11,13 +12,35 @@ func TestNew(t *testing.T) {
 		seen := map[string]bool{}
 		for range 200 {
 			s, prefix, digest := k.New()
-			if k.Check(s) != Valid || !strings.HasPrefix(s, prefix) || len(prefix) != len(k.Marker)+6 || !bytes.Equal(digest, Digest(s)) {
+			want := sha256.Sum256([]byte(s))
+			if k.Check(s) != Valid || !strings.HasPrefix(s, prefix) || len(prefix) != len(k.Marker)+6 || !bytes.Equal(digest, want[:]) || len(s) != len(k.Marker)+43+6 {
 				t.Fatalf("%q: shape %v, prefix %q", s, k.Check(s), prefix)
 			}
 			if seen[s] {
 				t.Fatal("duplicate secret")
 			}
 			seen[s] = true
+		}
+	}
+}
+
+// TestKnownAnswers pins the format against values computed apart from this code
+// (Python's zlib.crc32 and a base-62 encoding by hand), so an SDK in another language
+// can check itself against them, and a change to the checksum cannot pass unnoticed.
+func TestKnownAnswers(t *testing.T) {
+	for _, c := range []struct {
+		kind Kind
+		s    string
+	}{
+		{SDKKey, "sy_sdk_" + strings.Repeat("A", 43) + "32LR1R"},
+		{AdminToken, "sy_adm_" + strings.Repeat("z", 43) + "19DpVg"},
+	} {
+		if got := c.kind.Check(c.s); got != Valid {
+			t.Errorf("%s: %v, want Valid", c.s, got)
+		}
+		want := sha256.Sum256([]byte(c.s))
+		if !bytes.Equal(Digest(c.s), want[:]) || Prefix(c.s) != c.s[:13] {
+			t.Errorf("%s: digest or prefix", c.s)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -146,4 +147,48 @@ func CheckOperationsListener(t testing.TB, public, ops, metric string) {
 	if status, body := get(ops + "/debug/pprof/"); status != http.StatusOK || !strings.Contains(body, "goroutine") {
 		t.Errorf("ops /debug/pprof/: %d", status)
 	}
+}
+
+// ValidatingTransport checks every response that passes through it, as Client.Check
+// does, for clients the test does not build itself (an SDK, a load stream): each
+// response is read, checked, and handed on whole. A failed check fails the test.
+type ValidatingTransport struct {
+	T     testing.TB
+	Check func(req *http.Request, r Response) error
+	Base  http.RoundTripper // nil: http.DefaultTransport
+	// Checked counts the responses checked, so a test can show it saw some.
+	Checked int64
+	mu      sync.Mutex
+}
+
+// RoundTrip implements http.RoundTripper.
+func (v *ValidatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := v.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	res, err := base.RoundTrip(req)
+	if err != nil {
+		return res, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	if cerr := v.Check(req, Response{Status: res.StatusCode, Header: res.Header, Body: body}); cerr != nil {
+		v.T.Errorf("%v", cerr)
+	}
+	v.mu.Lock()
+	v.Checked++
+	v.mu.Unlock()
+	return res, nil
+}
+
+// Count returns the responses checked so far.
+func (v *ValidatingTransport) Count() int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.Checked
 }

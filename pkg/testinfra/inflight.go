@@ -11,38 +11,46 @@ import (
 	"time"
 )
 
-// InFlight is a request the server has begun to read but cannot finish: its body is
-// held back after the first bytes, so the server counts the connection as active. The
-// graceful-shutdown tests start one, stop the service, and then let it complete.
+// InFlight is a request whose handler is running but cannot finish: its body is held
+// back until Finish. The graceful-shutdown tests start one, stop the service, and then
+// let it complete.
 type InFlight struct {
 	t    testing.TB
 	conn net.Conn
 	rest string
+	r    *bufio.Reader
 }
 
-// StartInFlight sends the request line, the headers and the first five bytes of body
-// to the server at addr (host:port), then waits until the server has surely read them.
+// StartInFlight sends the request line and headers to the server at addr (host:port)
+// with Expect: 100-continue, and returns once the server has answered 100 Continue:
+// that is, once a handler is running and reading the body, so the server surely counts
+// the request as in flight. No sleeping: the interim answer is the condition.
 func StartInFlight(t testing.TB, addr, method, path, body string, header ...string) *InFlight {
 	t.Helper()
-	if len(body) < 6 {
-		t.Fatal("StartInFlight: the body must be longer than 5 bytes")
-	}
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", method, path, addr, len(body))
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n", method, path, addr, len(body))
 	for i := 0; i+1 < len(header); i += 2 {
 		fmt.Fprintf(&b, "%s: %s\r\n", header[i], header[i+1])
 	}
-	b.WriteString("\r\n" + body[:5])
+	b.WriteString("\r\n")
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	return &InFlight{t: t, conn: conn, rest: body[5:]}
+	r := bufio.NewReader(conn)
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("in-flight request: no 100 Continue: %q %v", line, err)
+	}
+	if blank, err := r.ReadString('\n'); err != nil || blank != "\r\n" {
+		t.Fatalf("in-flight request: after 100 Continue: %q %v", blank, err)
+	}
+	return &InFlight{t: t, conn: conn, rest: body, r: r}
 }
 
 // Finish sends the rest of the body and reads the response.
@@ -52,7 +60,7 @@ func (f *InFlight) Finish() Response {
 		f.t.Fatalf("in-flight request: %v", err)
 	}
 	_ = f.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(f.conn), nil)
+	res, err := http.ReadResponse(f.r, nil)
 	if err != nil {
 		f.t.Fatalf("in-flight request: %v", err)
 	}

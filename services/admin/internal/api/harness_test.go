@@ -32,15 +32,18 @@ const (
 // Redis, real HTTP.
 type harness struct {
 	*testinfra.Client
-	extra    string // a spare user id, for tests that need one
-	t        *testing.T
-	dbURL    string
-	redisURL string
-	store    *postgres.Store
-	rdb      *redis.Client
-	worker   *outbox.Worker
-	srv      *httptest.Server
-	stop     func()
+	extra string // a spare user id, for tests that need one
+	// extraSession is the spare user's session, callerIDs the RBAC matrix's users.
+	extraSession string
+	callerIDs    map[string]string
+	t            *testing.T
+	dbURL        string
+	redisURL     string
+	store        *postgres.Store
+	rdb          *redis.Client
+	worker       *outbox.Worker
+	srv          *httptest.Server
+	stop         func()
 }
 
 func newHarness(t *testing.T) *harness {

@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/migrations"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 
@@ -22,8 +24,29 @@ func TestMigrations(t *testing.T) {
 	if err := Migrate(ctx, s.SQL(), "up", out); err != nil {
 		t.Fatal(err)
 	}
-	if err := Migrate(ctx, s.SQL(), "status", out); err != nil || !strings.Contains(strings.Join(log, "\n"), "applied 20") {
-		t.Fatalf("status: %v %v", err, log)
+	// Every migration file is applied, and status says so of each by name.
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("migration files: %v %v", files, err)
+	}
+	var applied int
+	if err := s.SQL().QueryRow(`SELECT count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0 AND is_applied`).Scan(&applied); err != nil || applied != len(files) {
+		t.Fatalf("%d migrations applied of %d files (%v)", applied, len(files), err)
+	}
+	log = nil
+	if err := Migrate(ctx, s.SQL(), "status", out); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		found := false
+		for _, line := range log {
+			if strings.Contains(line, f) && strings.Contains(line, " applied ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("status does not show %s applied:\n%s", f, strings.Join(log, "\n"))
+		}
 	}
 	for {
 		var n int

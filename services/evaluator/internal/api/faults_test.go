@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,7 +32,8 @@ type stream struct {
 
 func (h *harness) stream(flag string, workers int) *stream {
 	s := &stream{stop: make(chan struct{})}
-	client := &http.Client{Timeout: 5 * time.Second}
+	// Every answer of the stream is validated against the OpenAPI document too.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &testinfra.ValidatingTransport{T: h.t, Check: validate(h.t)}}
 	body, _ := json.Marshal(map[string]any{"context": map[string]any{"targetingKey": "user-1"}})
 	for range workers {
 		s.wg.Add(1)
@@ -107,7 +109,7 @@ func TestRedisDown(t *testing.T) {
 	testinfra.Eventually(t, 5*time.Second, "the first answers", s.serves(true))
 
 	srv.Stop()
-	time.Sleep(300 * time.Millisecond)
+	testinfra.Eventually(t, 5*time.Second, "the evaluator to notice Redis is gone", func() bool { return !h.listener.Connected() })
 	down := h.env.SetConfig("f", fixture.Off()) // its invalidation cannot be delivered now
 	testinfra.Eventually(t, 5*time.Second, "the change served from PostgreSQL while Redis is down", s.serves(false))
 	if r := h.Do("GET", "/readyz", nil); r.Status != 200 || r.JSON(t)["status"] != "degraded" {
@@ -175,16 +177,18 @@ func TestBothDown(t *testing.T) {
 
 	srv.Stop()
 	pg.Stop()
-	time.Sleep(700 * time.Millisecond)
-	if h.cache.Stats.StaleServed.Load() == 0 {
-		t.Error("with both down, the stale snapshot must be served and counted")
-	}
+	testinfra.Eventually(t, 10*time.Second, "the stale snapshot served and counted with both down", func() bool {
+		return h.cache.Stats.StaleServed.Load() > 0
+	})
 	if r := h.Do("GET", "/readyz", nil); r.Status != 503 {
 		t.Errorf("readyz with both down: %d %s", r.Status, r.Body)
 	}
 
 	pg.Start()
 	srv.Start()
+	// The fixture's pooled connections died with the server: let them go.
+	env.DB.SetMaxIdleConns(0)
+	env.DB.SetMaxIdleConns(2)
 	rdb := client(srv.URL())
 	defer rdb.Close()
 	testinfra.Eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
@@ -196,45 +200,56 @@ func TestBothDown(t *testing.T) {
 	s.finish(t)
 }
 
-// TestMissedMessages makes the evaluator miss an invalidation: Redis goes away, comes
-// back, and the change is announced before the listener has resubscribed. After
-// resubscribing, the evaluator drops what it held, so the change is served at once
-// rather than after the one-minute maximum age.
+// TestMissedMessages makes the evaluator miss an invalidation, deterministically: the
+// evaluator's Redis user loses its channel permission (Redis disconnects its
+// subscription and refuses it again), the change is announced by another user, and
+// only then is the permission given back. After resubscribing, the evaluator drops
+// what it held, so the change is served at once rather than after the one-minute
+// maximum age.
 func TestMissedMessages(t *testing.T) {
 	srv := testinfra.StartRedis(t)
 	h := newHarness(t, newDB(t), srv.URL(), options{maxAge: time.Minute, keyTTL: time.Minute})
 	h.env.Flag(fixture.Bool("f", fixture.On()))
-	want := true
-	missed := false
-	for attempt := 0; attempt < 5 && !missed; attempt++ {
-		if _, v := h.ofrep("f", map[string]any{"targetingKey": "u"}); v != want {
-			t.Fatalf("value %v, want %v", v, want)
-		}
-		srv.Stop()
-		testinfra.Eventually(t, 5*time.Second, "the listener to notice", func() bool { return !h.listener.Connected() })
-		time.Sleep(300 * time.Millisecond) // let its reconnect backoff grow
-		srv.Start()
-		want = !want
-		cfg := fixture.On()
-		if !want {
-			cfg = fixture.Off()
-		}
-		v := h.env.SetConfig("f", cfg)
-		rdb := client(srv.URL())
-		err := h.env.Publish(rdb, v)
-		rdb.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		missed = !h.listener.Connected() // announced while nobody listened
-		testinfra.Eventually(t, 5*time.Second, "the change, well before the one-minute maximum age", func() bool {
-			_, got := h.ofrep("f", map[string]any{"targetingKey": "u"})
-			return got == want
-		})
+	if _, v := h.ofrep("f", map[string]any{"targetingKey": "u"}); v != true {
+		t.Fatalf("value %v, want true", v)
 	}
-	if !missed {
-		t.Skip("the listener always resubscribed before the announcement; nothing was missed")
+	ctx := context.Background()
+	admin := client(srv.URL())
+	defer admin.Close()
+	// The announcer: a user of its own that may publish, as the admin service's is.
+	if err := admin.Do(ctx, "ACL", "SETUSER", "announcer", "on", ">announcer-password", "~*", "&*", "+@all").Err(); err != nil {
+		t.Fatal(err)
 	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "default", "resetchannels").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testinfra.Eventually(t, 5*time.Second, "the subscription to be cut", func() bool { return !h.listener.Connected() })
+	resubscribed := h.listener.Resubscribed.Load()
+
+	opt, _ := redis.ParseURL(srv.URL())
+	opt.Username, opt.Password = "announcer", "announcer-password"
+	announcer := redis.NewClient(opt)
+	defer announcer.Close()
+	v := h.env.SetConfig("f", fixture.Off())
+	if err := h.env.Publish(announcer, v); err != nil {
+		t.Fatal(err)
+	}
+	if h.listener.Connected() || h.listener.Resubscribed.Load() != resubscribed {
+		t.Fatal("the listener resubscribed while it had no permission: nothing was missed")
+	}
+	// Nothing told this evaluator: it still serves what it holds.
+	if _, got := h.ofrep("f", map[string]any{"targetingKey": "u"}); got != true {
+		t.Fatalf("served %v before the resubscription; the message was not missed", got)
+	}
+
+	if err := admin.Do(ctx, "ACL", "SETUSER", "default", "allchannels").Err(); err != nil {
+		t.Fatal(err)
+	}
+	testinfra.Eventually(t, 10*time.Second, "the resubscription", func() bool { return h.listener.Resubscribed.Load() > resubscribed })
+	testinfra.Eventually(t, 5*time.Second, "the change, well before the one-minute maximum age", func() bool {
+		_, got := h.ofrep("f", map[string]any{"targetingKey": "u"})
+		return got == false
+	})
 }
 
 // TestRedisCluster runs the evaluator on a real 3-node Redis Cluster: snapshots are

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
+	"time"
 
 	ofrep "github.com/open-feature/go-sdk-contrib/providers/ofrep"
 	"github.com/open-feature/go-sdk/openfeature"
@@ -41,7 +43,11 @@ func TestOpenFeatureSDK(t *testing.T) {
 			Variants: []domain.Variant{{Key: "basic", Value: map[string]any{"rate": 10.0}}, {Key: "pro", Value: map[string]any{"rate": 1000.0, "burst": true}}}},
 		Config: domain.Config{Enabled: true, OffVariant: "basic", Default: domain.Serve{Variant: "pro"}}})
 
-	if err := openfeature.SetNamedProviderAndWait("switchyard", ofrep.NewProvider(h.srv.URL, ofrep.WithBearerToken(h.env.Key))); err != nil {
+	// The SDK's requests go through a transport that validates every answer against
+	// the OpenAPI document, as the test client's do.
+	checked := &testinfra.ValidatingTransport{T: t, Check: validate(t)}
+	sdkClient := &http.Client{Transport: checked, Timeout: 5 * time.Second}
+	if err := openfeature.SetNamedProviderAndWait("switchyard", ofrep.NewProvider(h.srv.URL, ofrep.WithBearerToken(h.env.Key), ofrep.WithClient(sdkClient))); err != nil {
 		t.Fatal(err)
 	}
 	c := openfeature.NewClient("switchyard")
@@ -89,11 +95,14 @@ func TestOpenFeatureSDK(t *testing.T) {
 		t.Errorf("type mismatch: %v %v", v, err)
 	}
 
-	if err := openfeature.SetNamedProviderAndWait("bad-key", ofrep.NewProvider(h.srv.URL, ofrep.WithBearerToken("sy_sdk_wrong"))); err != nil {
+	if err := openfeature.SetNamedProviderAndWait("bad-key", ofrep.NewProvider(h.srv.URL, ofrep.WithBearerToken("sy_sdk_wrong"), ofrep.WithClient(sdkClient))); err != nil {
 		t.Fatal(err)
 	}
 	bad, err := openfeature.NewClient("bad-key").BooleanValueDetails(ctx, "new-checkout", true, staffCtx)
 	if err == nil || !bad.Value || bad.ErrorCode != openfeature.GeneralCode {
 		t.Errorf("bad key: %+v %v", bad, err)
+	}
+	if checked.Count() < 8 {
+		t.Errorf("only %d of the SDK's answers went through the validator", checked.Count())
 	}
 }

@@ -35,48 +35,59 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 
 // Run listens until ctx ends, resubscribing after every lost connection.
 func (l *Listener) Run(ctx context.Context) {
+	subscribed := false
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := l.listen(ctx, func() {
+			backoff = 50 * time.Millisecond
+			if subscribed {
+				l.Resubscribed.Add(1)
+				if l.OnResubscribe != nil {
+					// Messages published while we were away are lost: forget what they
+					// might have invalidated.
+					l.log.Info("resubscribed to invalidations; dropping in-process snapshots")
+					l.OnResubscribe()
+				}
+			}
+			subscribed = true
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if l.connected.Swap(false) {
+			l.log.Warn("invalidation channel lost; will resubscribe", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+}
+
+// listen holds one subscription until it fails, calling subscribed once Redis has
+// confirmed it. Every failure ends the subscription and Run starts a fresh one: a
+// subscription Redis refused (a permission, a failover) is not left half alive.
+func (l *Listener) listen(ctx context.Context, subscribed func()) error {
 	sub := l.rdb.Subscribe(ctx, rediscache.Channel)
 	defer sub.Close()
 	// Receive does not return on cancellation while it waits for a message; closing the
 	// subscription makes it.
 	stop := context.AfterFunc(ctx, func() { sub.Close() })
 	defer stop()
-	subscribed := false
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
+	for {
 		msg, err := sub.Receive(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if l.connected.Swap(false) {
-				l.log.Warn("invalidation channel lost; will resubscribe", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 2*time.Second)
-			continue
+			return err
 		}
-		backoff = 50 * time.Millisecond
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind != "subscribe" {
 				continue
 			}
 			l.connected.Store(true)
-			if subscribed {
-				l.Resubscribed.Add(1)
-			}
-			if subscribed && l.OnResubscribe != nil {
-				// Messages published while we were away are lost: forget what they
-				// might have invalidated.
-				l.log.Info("resubscribed to invalidations; dropping in-process snapshots")
-				l.OnResubscribe()
-			}
-			subscribed = true
+			subscribed()
 		case *redis.Message:
 			inv, err := rediscache.ParseInvalidation(m.Payload)
 			if err != nil {

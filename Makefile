@@ -27,8 +27,9 @@ unit:
 bench:
 	scripts/bench
 
-## chaos: admin + two evaluators under mixed load while Redis, PostgreSQL, one
-## evaluator and the admin are stopped and restarted; fails when a check does
+## chaos: admin + two evaluators under mixed load while Redis and PostgreSQL are
+## stopped and crashed (SIGKILL), and one evaluator and the admin restarted; every
+## fault is confirmed and every count has a minimum; fails when a check does
 ## (see docs/RELIABILITY.md)
 chaos:
 	scripts/chaos

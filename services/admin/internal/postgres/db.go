@@ -15,8 +15,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -178,10 +180,16 @@ func translate(err error) error {
 		case "57P01", "57P02", "57P03", "53300":
 			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
 		}
+		if strings.HasPrefix(pg.Code, "08") { // connection exceptions
+			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
+		}
 		return err
 	}
+	// A server that died mid-statement shows as a closed connection or a cut stream,
+	// not as an error code: that is a 503 too, never a 500.
 	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
 	}
 	var connErr *pgconn.ConnectError

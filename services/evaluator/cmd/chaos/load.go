@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
@@ -19,14 +24,88 @@ const (
 	probeFlag    = "probe"
 )
 
+// answer is one replica's reply to an evaluation.
+type answer struct {
+	status int // 0 when no answer came
+	value  any
+	err    error // the transport error, or a body that would not decode
+}
+
+// outcome is what the client does with an answer.
+type outcome int
+
+const (
+	served outcome = iota // the right value
+	again                 // what a load balancer retries on another replica
+	wrong                 // a failure no retry may hide
+)
+
+// judge classifies an answer. Only what a load balancer retries moves to the other
+// replica: a refused or reset connection (the replica is not there) and 502/503/504.
+// A wrong value, a 4xx, a 500 or a timeout is a failed evaluation: retrying it would
+// hide a replica that answers wrongly.
+func judge(a answer) (outcome, string) {
+	switch {
+	case a.status == 0 && a.err != nil:
+		if reason, ok := gone(a.err); ok {
+			return again, reason
+		}
+		return wrong, "no answer: " + a.err.Error()
+	case a.status == http.StatusBadGateway, a.status == http.StatusServiceUnavailable, a.status == http.StatusGatewayTimeout:
+		return again, fmt.Sprint(a.status)
+	case a.status != http.StatusOK:
+		return wrong, fmt.Sprintf("answered %d", a.status)
+	case a.err != nil:
+		return wrong, "unreadable answer: " + a.err.Error()
+	case a.value != true:
+		return wrong, fmt.Sprintf("served %v, want true", a.value)
+	}
+	return served, ""
+}
+
+// gone is whether a transport error means the replica was not there to answer: the
+// connection was refused, or closed before any answer (a replica shutting down closes
+// its idle connections, and a request may race that).
+func gone(err error) (string, bool) {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused", true
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		strings.Contains(err.Error(), "server closed idle connection"): // net/http exports no error for it
+		return "connection closed", true
+	}
+	return "", false
+}
+
+// evaluate asks one replica for a flag through OFREP.
+func evaluate(c *adminclient.Client, flag, key string) answer {
+	// Each evaluation gets its own deadline, not the run's: a request in flight when the
+	// load stops still counts.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	status, raw, err := c.Do(ctx, http.MethodPost, "/ofrep/v1/evaluate/flags/"+flag,
+		map[string]any{"context": map[string]any{"targetingKey": key}})
+	if err != nil {
+		return answer{status: status, err: err}
+	}
+	var res adminclient.OFREPResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		return answer{status: status, err: fmt.Errorf("%w: %.100s", err, raw)}
+	}
+	return answer{status: status, value: res.Value}
+}
+
 // evalLoad evaluates static flags on the replicas in turn, as an SDK behind a load
-// balancer would: a replica that refuses the connection or answers 5xx is retried on
-// the other. An evaluation fails when no replica gives the right answer.
+// balancer would; see judge for what is retried.
 type evalLoad struct {
-	replicas          []*adminclient.Client
-	ok, retried, fail atomic.Int64
-	mu                sync.Mutex
-	failures          []string // the first few, for the report
+	replicas []*adminclient.Client
+	names    []string
+	since    func() time.Duration
+
+	mu      sync.Mutex
+	ended   []time.Duration // when each evaluation ended
+	failed  []string
+	retries []retry
 }
 
 func (l *evalLoad) run(ctx context.Context, workers int) {
@@ -36,42 +115,7 @@ func (l *evalLoad) run(ctx context.Context, workers int) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				flag := fmt.Sprintf("eval-%02d", i%evalFlags)
-				first := (w + i) % len(l.replicas)
-				var last string
-				done := false
-				for try := range len(l.replicas) {
-					r := l.replicas[(first+try)%len(l.replicas)]
-					// Each evaluation gets its own deadline, not the run's: a request in
-					// flight when the load stops still counts.
-					cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					status, res, err := r.OFREP(cctx, flag, map[string]any{"targetingKey": fmt.Sprintf("user-%d", i)})
-					cancel()
-					switch {
-					case err == nil && status == http.StatusOK && res.Value == true:
-						done = true
-					case err != nil:
-						last = err.Error()
-					default:
-						last = fmt.Sprintf("%d %s %v", status, res.ErrorCode, res.Value)
-					}
-					if done {
-						break
-					}
-					if try == 0 {
-						l.retried.Add(1)
-					}
-				}
-				if done {
-					l.ok.Add(1)
-				} else {
-					l.fail.Add(1)
-					l.mu.Lock()
-					if len(l.failures) < 5 {
-						l.failures = append(l.failures, time.Now().Format("15:04:05.000")+" "+flag+": "+last)
-					}
-					l.mu.Unlock()
-				}
+				l.once(fmt.Sprintf("eval-%02d", i%evalFlags), fmt.Sprintf("user-%d", i), (w+i)%len(l.replicas))
 				time.Sleep(2 * time.Millisecond)
 			}
 		}()
@@ -79,17 +123,55 @@ func (l *evalLoad) run(ctx context.Context, workers int) {
 	wg.Wait()
 }
 
+// once evaluates a flag, starting on replica first and moving on only when judge says
+// a load balancer would.
+func (l *evalLoad) once(flag, key string, first int) {
+	for try := range len(l.replicas) {
+		i := (first + try) % len(l.replicas)
+		a := evaluate(l.replicas[i], flag, key)
+		out, reason := judge(a)
+		at := l.since()
+		l.mu.Lock()
+		switch {
+		case out == served:
+			l.ended = append(l.ended, at)
+		case out == again && try < len(l.replicas)-1:
+			l.retries = append(l.retries, retry{at: at, replica: l.names[i], status: a.status, reason: reason})
+		default:
+			l.ended = append(l.ended, at)
+			l.failed = append(l.failed, fmt.Sprintf("%.3fs %s on %s: %s", at.Seconds(), flag, l.names[i], reason))
+		}
+		l.mu.Unlock()
+		if out != again {
+			return
+		}
+	}
+}
+
+// writeLog records writes that were not acknowledged, with their status.
+type writeLog struct {
+	since    func() time.Duration
+	mu       sync.Mutex
+	refusals []refusal
+}
+
+func (w *writeLog) refused(status int) {
+	at := w.since()
+	w.mu.Lock()
+	w.refusals = append(w.refusals, refusal{at: at, status: status})
+	w.mu.Unlock()
+}
+
 // writes creates uniquely named flags as fast as burst allows: acknowledged (201),
-// refused (an answer other than 201), or unknown (no answer: the admin service went
-// away mid-request, so the write may or may not have happened).
+// refused (another answer), or unknown (no answer: the admin service went away
+// mid-request, so the write may or may not have happened).
 type writes struct {
-	admin   *adminclient.Client
-	burst   atomic.Bool
-	next    atomic.Int64
-	mu      sync.Mutex
-	acked   []string
-	refused atomic.Int64
-	unknown atomic.Int64
+	admin *adminclient.Client
+	log   *writeLog
+	burst atomic.Bool
+	next  atomic.Int64
+	mu    sync.Mutex
+	acked []string
 }
 
 func (w *writes) run(ctx context.Context, workers int) {
@@ -106,13 +188,13 @@ func (w *writes) run(ctx context.Context, workers int) {
 				cancel()
 				switch {
 				case err != nil:
-					w.unknown.Add(1)
+					w.log.refused(0)
 				case status == http.StatusCreated:
 					w.mu.Lock()
 					w.acked = append(w.acked, key)
 					w.mu.Unlock()
 				default:
-					w.refused.Add(1)
+					w.log.refused(status)
 				}
 				if !w.burst.Load() {
 					time.Sleep(25 * time.Millisecond)
@@ -131,14 +213,15 @@ func (w *writes) run(ctx context.Context, workers int) {
 type probe struct {
 	admin    *adminclient.Client
 	replicas []*adminclient.Client
+	log      *writeLog
 	faulty   func() bool // whether a fault is active now
 
-	mu          sync.Mutex
-	steady      []time.Duration // convergence measured entirely outside fault windows
-	all         []time.Duration // convergence, every write
-	maxStale    time.Duration   // the longest a replica served the old value after a write
-	writeFailed int
-	want        bool
+	mu     sync.Mutex
+	steady []time.Duration // convergence measured entirely outside fault windows
+	all    []time.Duration // convergence, every write
+	stale  []staleness
+	since  func() time.Duration
+	want   bool
 }
 
 func (p *probe) run(ctx context.Context) {
@@ -148,17 +231,15 @@ func (p *probe) run(ctx context.Context) {
 		want = !want
 		faultAtStart := p.faulty()
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := p.admin.Expect(cctx, nil, http.MethodPost, toggle, map[string]any{"enabled": want}, http.StatusOK)
+		status, _, err := p.admin.Do(cctx, http.MethodPost, toggle, map[string]any{"enabled": want})
 		cancel()
-		if err != nil {
-			p.mu.Lock()
-			p.writeFailed++
-			p.mu.Unlock()
-			want = !want // not written; try the same value again
+		if err != nil || status != http.StatusOK {
+			p.log.refused(status) // 0 when err: no answer
+			want = !want          // not written; try the same value again
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
-		acked := time.Now()
+		acked, ackedAt := time.Now(), p.since()
 		p.mu.Lock()
 		p.want = want
 		p.mu.Unlock()
@@ -170,7 +251,9 @@ func (p *probe) run(ctx context.Context) {
 				d, stale := waitServed(r, want, acked, 60*time.Second)
 				p.mu.Lock()
 				p.all = append(p.all, d)
-				p.maxStale = max(p.maxStale, stale)
+				if stale > 0 {
+					p.stale = append(p.stale, staleness{at: ackedAt, d: stale})
+				}
 				if !faultAtStart && !p.faulty() {
 					p.steady = append(p.steady, d)
 				}

@@ -1,16 +1,19 @@
 // Command chaos is make chaos: it runs the admin service and two evaluator replicas
 // against the chaos profile's PostgreSQL and Redis, drives a mixed load (evaluations on
 // both replicas, flag creations, a probe flag flipped and watched on both replicas),
-// and meanwhile stops and restarts Redis, stops and restarts PostgreSQL, restarts one
-// evaluator, and restarts the admin service in the middle of a write burst. Then it
-// checks, and prints:
+// and meanwhile injects the faults of the schedule (faults.go): Redis and PostgreSQL
+// stopped cleanly, each crashed with SIGKILL, both crashed together, one evaluator
+// restarted, and the admin service restarted in the middle of a write burst.
 //
-//   - failed evaluations (none allowed);
-//   - admin writes acknowledged, persisted and audited (every acknowledged write must
-//     be both);
-//   - invalidations published and received per replica;
-//   - the largest staleness observed, and propagation p50/p99 across both replicas;
-//   - that both replicas converge on the last value and the outbox drains.
+// A fault counts only when it is seen to take effect: the process exited and its port
+// closed, it came back as a new process, the services counted the dependency failing
+// (evaluator_dependency_errors_total, admin_invalidation_failures_total) or refused
+// writes with 503, and evaluations went on during it. Then it checks (checks.go) that
+// no evaluation failed and only what a load balancer retries was retried, that every
+// acknowledged write persisted with one audit row, that writes were refused only
+// during faults, that the outbox drained and both replicas converged, and staleness
+// and propagation; each check has a minimum count so that it cannot pass on nothing,
+// and a metric that cannot be read is an error, never a zero.
 //
 // Every loop is bounded in count and time, and everything targets 127.0.0.1. The
 // script scripts/chaos builds the binaries and prepares the database.
@@ -18,22 +21,23 @@ package main
 
 import (
 	"context"
-	"errors"
+	"database/sql"
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
 )
 
 type options struct {
-	bin, stackScript, profile, logDir, databaseURL, adminToken string
-	step                                                       time.Duration
+	bin, stackScript, profile, logDir, dataDir string
+	databaseURL, redisURL, adminToken          string
+	step                                       time.Duration
 }
 
 func main() {
@@ -42,10 +46,11 @@ func main() {
 	flag.StringVar(&o.stackScript, "stack", "scripts/stack", "the script that stops and starts PostgreSQL and Redis")
 	flag.StringVar(&o.profile, "profile", "chaos", "the stack profile whose servers are stopped and started")
 	flag.StringVar(&o.logDir, "logs", ".data/chaos", "where the services' logs go")
-	flag.DurationVar(&o.step, "step", time.Second, "time unit of the fault schedule (its length is about 50 steps)")
+	flag.StringVar(&o.dataDir, "data", ".data/chaos", "the profile's data folder, which holds the servers' pid files")
+	flag.DurationVar(&o.step, "step", time.Second, fmt.Sprintf("time unit of the fault schedule (its length is %d steps)", loadSteps))
 	flag.Parse()
-	o.databaseURL, o.adminToken = os.Getenv("DATABASE_URL"), os.Getenv("ADMIN_TOKEN")
-	if o.databaseURL == "" || os.Getenv("REDIS_URL") == "" || o.adminToken == "" {
+	o.databaseURL, o.redisURL, o.adminToken = os.Getenv("DATABASE_URL"), os.Getenv("REDIS_URL"), os.Getenv("ADMIN_TOKEN")
+	if o.databaseURL == "" || o.redisURL == "" || o.adminToken == "" {
 		fmt.Fprintln(os.Stderr, "chaos: DATABASE_URL, REDIS_URL, ADMIN_TOKEN and JWT_SECRET must be set (scripts/chaos sets them)")
 		os.Exit(2)
 	}
@@ -88,19 +93,28 @@ func run(ctx context.Context, o options) (bool, error) {
 	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
 		return false, err
 	}
-	servers := stack{script: o.stackScript, profile: o.profile}
-	admin, err := newProc(o, "admin", []string{filepath.Join(o.bin, "admin"), "serve"}, "OUTBOX_INTERVAL=200ms", "SHUTDOWN_TIMEOUT=10s")
+	servers, err := profileServers(o)
+	if err != nil {
+		return false, err
+	}
+	adminDB, err := durable(ctx, o.databaseURL)
+	if err != nil {
+		return false, err
+	}
+	admin, err := newProc(o, "admin", []string{filepath.Join(o.bin, "admin"), "serve"}, "OUTBOX_INTERVAL=200ms", "SHUTDOWN_TIMEOUT=10s",
+		"DATABASE_URL="+adminDB)
 	if err != nil {
 		return false, err
 	}
 	evalEnv := []string{"SNAPSHOT_MAX_AGE=5s", "DB_TIMEOUT=1s", "SHUTDOWN_TIMEOUT=10s", "ANALYTICS_FLUSH_INTERVAL=1s"}
 	var evals []*proc
+	var names []string
 	for i := range 2 {
 		p, err := newProc(o, fmt.Sprintf("evaluator-%d", i+1), []string{filepath.Join(o.bin, "evaluator")}, evalEnv...)
 		if err != nil {
 			return false, err
 		}
-		evals = append(evals, p)
+		evals, names = append(evals, p), append(names, p.name)
 	}
 	all := append([]*proc{admin}, evals...)
 	defer func() {
@@ -126,72 +140,83 @@ func run(ctx context.Context, o options) (bool, error) {
 		replicas = append(replicas, adminclient.New(p.url(), key))
 	}
 
-	// Counters of processes that restart are summed over their lifetimes.
-	var published float64
-	var received [2]float64 // per replica
-	scrape := func() {
-		published += metric(ctx, admin.opsURL(), "switchyard_admin_invalidations_published_total")
-	}
-	scrapeEval := func(i int) {
-		received[i] += metric(ctx, evals[i].opsURL(), "switchyard_evaluator_invalidations_received_total")
-	}
-
-	var faults atomic.Int32
-	load := &evalLoad{replicas: replicas}
-	w := &writes{admin: ac}
-	pr := &probe{admin: ac, replicas: replicas, faulty: func() bool { return faults.Load() > 0 }}
+	rn := &runner{step: o.step, stack: stack{script: o.stackScript, profile: o.profile}, servers: servers,
+		admin: admin, evals: evals, start: time.Now()}
+	log := &writeLog{since: rn.since}
+	load := &evalLoad{replicas: replicas, names: names, since: rn.since}
+	w := &writes{admin: ac, log: log}
+	rn.burst = &w.burst
+	pr := &probe{admin: ac, replicas: replicas, log: log, since: rn.since, faulty: func() bool { return rn.active.Load() > 0 }}
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, f := range []func(){func() { load.run(loadCtx, 4) }, func() { w.run(loadCtx, 2) }, func() { pr.run(loadCtx) }} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
-
-	start := time.Now()
-	at := func(steps float64) { time.Sleep(time.Until(start.Add(time.Duration(steps * float64(o.step))))) }
-	say := func(format string, args ...any) {
-		fmt.Printf("%6.1fs  %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	var faults []fault
+	for _, p := range schedule {
+		faults = append(faults, rn.inject(ctx, p))
 	}
-	fault := func(name string, do, undo func() error, from, to float64) error {
-		at(from)
-		faults.Add(1)
-		say("%s: begin", name)
-		if err := do(); err != nil {
-			return err
-		}
-		at(to)
-		if err := undo(); err != nil {
-			return err
-		}
-		say("%s: end", name)
-		time.Sleep(o.step) // the fault window includes a moment of recovery
-		faults.Add(-1)
-		return nil
-	}
-	steps := []error{
-		fault("Redis stopped", func() error { return servers.stop("redis") }, servers.start, 5, 12),
-		fault("PostgreSQL stopped", func() error { return servers.stop("postgres") }, servers.start, 18, 25),
-		fault("evaluator-2 restarted", func() error { scrapeEval(1); evals[1].stop(); return nil },
-			func() error { return evals[1].start(ctx) }, 31, 31),
-		fault("admin restarted during a write burst", func() error {
-			w.burst.Store(true)
-			time.Sleep(o.step)
-			scrape()
-			admin.stop()
-			return nil
-		}, func() error { err := admin.start(ctx); time.Sleep(2 * o.step); w.burst.Store(false); return err }, 38, 38),
-	}
-	if err := errors.Join(steps...); err != nil {
-		stopLoad()
-		wg.Wait()
-		return false, err
-	}
-	at(48)
-	say("load stopped")
+	rn.at(loadSteps)
+	rn.say("load stopped")
 	stopLoad()
 	wg.Wait()
-	return report(ctx, o, reportInput{admin: admin, evals: evals, replicas: replicas, load: load, writes: w, probe: pr,
-		published: &published, received: &received, scrape: scrape, scrapeEval: scrapeEval, elapsed: time.Since(start)})
+	elapsed := rn.since()
+	rec, err := collect(ctx, o, rn, load, w, pr)
+	if err != nil {
+		return false, err
+	}
+	rec.faults = faults
+	return report(rec, elapsed), nil
+}
+
+// profileServers locates the stack profile's PostgreSQL and Redis: their addresses in
+// DATABASE_URL and REDIS_URL, their pid files in the profile's data folder (where
+// PostgreSQL also keeps its socket's lock file, which names its pid too).
+func profileServers(o options) (map[string]server, error) {
+	pg, err := url.Parse(o.databaseURL)
+	if err != nil || pg.Port() == "" {
+		return nil, fmt.Errorf("no PostgreSQL port in DATABASE_URL")
+	}
+	redis, err := url.Parse(o.redisURL)
+	if err != nil || redis.Port() == "" {
+		return nil, fmt.Errorf("no Redis port in REDIS_URL")
+	}
+	pgData := filepath.Join(o.dataDir, "postgres")
+	return map[string]server{
+		"postgres": {name: "postgres", addr: pg.Host, pidFile: filepath.Join(pgData, "postmaster.pid"),
+			locks: []string{filepath.Join(pgData, ".s.PGSQL."+pg.Port()+".lock")}},
+		"redis": {name: "redis", addr: redis.Host, pidFile: filepath.Join(o.dataDir, "redis", "redis.pid")},
+	}, nil
+}
+
+// durable returns the database URL with synchronous_commit=on, which PostgreSQL takes
+// from the connection's startup parameters, and checks that a connection through it
+// commits synchronously. The stack's servers run with synchronous_commit=off to make
+// the tests fast, and with it PostgreSQL acknowledges commits that a crash loses (the
+// last few hundred milliseconds); a deployment keeps the default, on, and that is what
+// the crashes must test.
+func durable(ctx context.Context, databaseURL string) (string, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "on")
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var got string
+	if err := db.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&got); err != nil {
+		return "", fmt.Errorf("check synchronous_commit: %w", err)
+	}
+	if got != "on" {
+		return "", fmt.Errorf("synchronous_commit is %q through DATABASE_URL, want on", got)
+	}
+	return u.String(), nil
 }
 
 // setup creates the projects, the evaluated flags and the probe, and an SDK key.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,90 +13,100 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
 )
 
-// metric reads one unlabelled sample from the /metrics of a service's operations
-// listener, base (0 when absent or unreachable).
-func metric(ctx context.Context, base, name string) float64 {
+// scrape reads series (a name and its labels, as exposed) from the /metrics of a
+// service's operations listener, base. An unreachable listener or a missing series is an
+// error: read as 0, it would let a check pass on nothing.
+func scrape(ctx context.Context, base string, series ...string) ([]float64, error) {
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return nil, err
 	}
 	defer res.Body.Close()
-	sc := bufio.NewScanner(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s/metrics answered %d", base, res.StatusCode)
+	}
+	return parseSeries(res.Body, series...)
+}
+
+// parseSeries finds each series in a Prometheus text exposition.
+func parseSeries(r io.Reader, series ...string) ([]float64, error) {
+	out := make([]float64, len(series))
+	found := make([]bool, len(series))
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return f
+		for i, s := range series {
+			v, ok := strings.CutPrefix(sc.Text(), s+" ")
+			if !ok {
+				continue
+			}
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s, err)
+			}
+			out[i], found[i] = f, true
 		}
 	}
-	return 0
-}
-
-type reportInput struct {
-	admin      *proc
-	evals      []*proc
-	replicas   []*adminclient.Client
-	load       *evalLoad
-	writes     *writes
-	probe      *probe
-	published  *float64
-	received   *[2]float64
-	scrape     func()
-	scrapeEval func(int)
-	elapsed    time.Duration
-}
-
-func quantile(v []time.Duration, q float64) time.Duration {
-	if len(v) == 0 {
-		return 0
+	if err := sc.Err(); err != nil {
+		return nil, err
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
+	for i, ok := range found {
+		if !ok {
+			return nil, fmt.Errorf("no series %s", series[i])
+		}
+	}
+	return out, nil
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
-
-func report(ctx context.Context, o options, in reportInput) (bool, error) {
-	// Settle: the outbox drains and both replicas serve the last probe value.
-	drained := false
+// collect lets the system settle (the outbox drains, both replicas serve the last probe
+// value), then gathers what the run observed into a record.
+func collect(ctx context.Context, o options, rn *runner, load *evalLoad, w *writes, pr *probe) (record, error) {
+	var r record
+	r.outboxErr = "never read"
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if metric(ctx, in.admin.opsURL(), "switchyard_admin_outbox_depth") == 0 {
-			drained = true
+		v, err := scrape(ctx, rn.admin.opsURL(), outboxDepthSeries)
+		if err != nil {
+			r.outboxErr = err.Error()
+			continue
+		}
+		r.outboxDepth, r.outboxErr = v[0], ""
+		if v[0] == 0 {
 			break
 		}
 	}
-	in.probe.mu.Lock()
-	want := in.probe.want
-	in.probe.mu.Unlock()
-	converged := true
-	for _, r := range in.replicas {
-		if d, _ := waitServed(r, want, time.Now(), 15*time.Second); d >= 15*time.Second {
-			converged = false
+	pr.mu.Lock()
+	want := pr.want
+	pr.mu.Unlock()
+	r.converged = true
+	for _, c := range pr.replicas {
+		if d, _ := waitServed(c, want, time.Now(), 15*time.Second); d >= 15*time.Second {
+			r.converged = false
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // the last messages arrive
-	in.scrape()
-	for i := range in.evals {
-		in.scrapeEval(i)
+	rn.lifetime(ctx, rn.admin, publishedSeries, &rn.published)
+	for i, e := range rn.evals {
+		rn.lifetime(ctx, e, receivedSeries, &rn.received[i])
 	}
+	r.published, r.received, r.metricErrs = rn.published, rn.received, rn.metricErrs
 
 	db, err := sql.Open("pgx", o.databaseURL)
 	if err != nil {
-		return false, err
+		return r, err
 	}
 	defer db.Close()
-	in.writes.mu.Lock()
-	acked := slices.Clone(in.writes.acked)
-	in.writes.mu.Unlock()
-	var persisted, audited, persistedAll int
+	w.mu.Lock()
+	acked := slices.Clone(w.acked)
+	w.mu.Unlock()
+	var persistedAll int
 	err = db.QueryRowContext(ctx, `
 		SELECT (SELECT count(*) FROM flags f JOIN projects p ON p.id = f.project_id
 		         WHERE p.key = $1 AND f.key = ANY($2)),
@@ -103,49 +114,76 @@ func report(ctx context.Context, o options, in reportInput) (bool, error) {
 		         WHERE project_key = $1 AND action = 'flag.create' AND entity_key = ANY($2)
 		         GROUP BY entity_key HAVING count(*) = 1) once),
 		       (SELECT count(*) FROM flags f JOIN projects p ON p.id = f.project_id WHERE p.key = $1)`,
-		writeProject, acked).Scan(&persisted, &audited, &persistedAll)
+		writeProject, acked).Scan(&r.persisted, &r.audited, &persistedAll)
 	if err != nil {
-		return false, fmt.Errorf("count persisted writes: %w", err)
+		return r, fmt.Errorf("count persisted writes: %w", err)
 	}
+	r.acked, r.persistedUnacked = len(acked), persistedAll-r.persisted
 
-	p := in.probe
-	p.mu.Lock()
-	steady, allLat, maxStale, probeFailed := slices.Clone(p.steady), slices.Clone(p.all), p.maxStale, p.writeFailed
-	p.mu.Unlock()
-	l := in.load
+	load.mu.Lock()
+	r.evalAt, r.evalFailed, r.retries = load.ended, load.failed, load.retries
+	load.mu.Unlock()
+	w.log.mu.Lock()
+	r.refusals = slices.Clone(w.log.refusals)
+	w.log.mu.Unlock()
+	pr.mu.Lock()
+	r.steady, r.all, r.stale = slices.Clone(pr.steady), slices.Clone(pr.all), slices.Clone(pr.stale)
+	pr.mu.Unlock()
+	return r, nil
+}
+
+// report prints the faults and the measures as Markdown tables, then every problem,
+// and returns whether every check passed.
+func report(r record, elapsed time.Duration) bool {
+	faults, rows := checks(r)
 	pass := true
-	row := func(what, got, target string, ok bool) {
-		verdict := "ok"
-		if !ok {
-			verdict = "**FAILED**"
-			pass = false
+	verdict := func(ok bool) string {
+		if ok {
+			return "ok"
 		}
-		fmt.Printf("| %s | %s | %s | %s |\n", what, got, target, verdict)
+		pass = false
+		return "**FAILED**"
 	}
-	info := func(what, got string) { fmt.Printf("| %s | %s | | |\n", what, got) }
-	fmt.Printf("\n## Chaos run: %v, admin + 2 evaluators, Redis and PostgreSQL stopped and restarted, an evaluator and the admin restarted\n\n", in.elapsed.Round(time.Second))
-	fmt.Println("| measure | value | target | |\n|---|---|---|---|")
-	row("failed evaluations", fmt.Sprintf("%d of %d", l.fail.Load(), l.ok.Load()+l.fail.Load()), "0", l.fail.Load() == 0)
-	info("evaluations retried on the other replica", strconv.FormatInt(l.retried.Load(), 10))
-	row("admin writes acknowledged → persisted", fmt.Sprintf("%d → %d", len(acked), persisted), "all", persisted == len(acked))
-	row("acknowledged writes audited exactly once", fmt.Sprintf("%d of %d", audited, len(acked)), "all", audited == len(acked))
-	info("writes refused (an error answer) / unanswered (admin restarting)", fmt.Sprintf("%d / %d", in.writes.refused.Load(), in.writes.unknown.Load()))
-	info("unanswered writes that did persist", strconv.Itoa(persistedAll-persisted))
-	info("invalidations published (admin, all lifetimes)", fmt.Sprintf("%.0f", *in.published))
-	info("invalidations received: evaluator-1 / evaluator-2 (all lifetimes)", fmt.Sprintf("%.0f / %.0f", in.received[0], in.received[1]))
-	row("outbox drained at the end", strconv.FormatBool(drained), "true", drained)
-	row("both replicas serve the last probe value", strconv.FormatBool(converged), "true", converged)
-	row("largest staleness observed (a replica serving the value before an acknowledged write)", ms(maxStale),
-		"≤ SNAPSHOT_MAX_AGE (5 s) + recovery", maxStale <= 7*time.Second)
-	row(fmt.Sprintf("propagation outside fault windows, both replicas: p50 / p99 (n=%d)", len(steady)),
-		ms(quantile(steady, 0.5))+" / "+ms(quantile(steady, 0.99)), "p99 ≤ 100 ms", len(steady) > 0 && quantile(steady, 0.99) <= 100*time.Millisecond)
-	info(fmt.Sprintf("convergence over all probe writes: p50 / p99 / max (n=%d)", len(allLat)),
-		ms(quantile(allLat, 0.5))+" / "+ms(quantile(allLat, 0.99))+" / "+ms(quantile(allLat, 1)))
-	info("probe writes refused while PostgreSQL or the admin was down", strconv.Itoa(probeFailed))
-	if len(l.failures) > 0 {
+	fmt.Printf("\n## Chaos run: %v of load, admin + 2 evaluators\n\n", elapsed.Round(time.Second))
+	fmt.Println("| at | fault | confirmed by | evaluations during | writes refused | |\n|---|---|---|---|---|---|")
+	for _, f := range faults {
+		fmt.Printf("| %s | %s | %s | %d | %s | %s |\n", f.at, f.name, f.evidence, f.evals, f.refused, verdict(len(f.problems) == 0))
+	}
+	fmt.Println("\n| measure | value | target | |\n|---|---|---|---|")
+	for _, row := range rows {
+		v := ""
+		if row.check {
+			v = verdict(row.ok())
+		}
+		fmt.Printf("| %s | %s | %s | %s |\n", row.what, row.got, row.target, v)
+	}
+	var problems []string
+	for _, f := range faults {
+		for _, p := range f.problems {
+			problems = append(problems, f.name+": "+p)
+		}
+	}
+	for _, row := range rows {
+		for _, p := range row.problems {
+			problems = append(problems, row.what+": "+p)
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Println("\nProblems:")
+		for _, p := range problems {
+			fmt.Println("  - " + p)
+		}
+	}
+	if len(r.evalFailed) > 0 {
 		fmt.Println("\nFirst failed evaluations:")
-		for _, f := range l.failures {
+		for _, f := range r.evalFailed[:min(len(r.evalFailed), 5)] {
 			fmt.Println("  " + f)
+		}
+	}
+	if len(r.retries) > 0 {
+		fmt.Println("\nRetries (first 10):")
+		for _, rt := range r.retries[:min(len(r.retries), 10)] {
+			fmt.Printf("  %.3fs %s: %s\n", rt.at.Seconds(), rt.replica, rt.reason)
 		}
 	}
 	if pass {
@@ -153,5 +191,5 @@ func report(ctx context.Context, o options, in reportInput) (bool, error) {
 	} else {
 		fmt.Println("\nchaos: FAILED")
 	}
-	return pass, nil
+	return pass
 }

@@ -238,32 +238,37 @@ func (c *Cache) store(environmentID string, snap *eval.Snapshot) *eval.Snapshot 
 	return snap
 }
 
-// Invalidate records that the environment changed to version: older copies are
-// dropped, and loads that finish with an older version are not kept.
+// Invalidate records that the environment changed to version: older copies are no
+// longer served while a store can give the newer one, and loads that finish with an
+// older version are not kept. The older copy stays in memory as the fallback of stale
+// if error: an invalidation that arrives just before PostgreSQL goes down must not
+// leave the environment with nothing to serve.
 func (c *Cache) Invalidate(environmentID string, version int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if version > c.floor[environmentID] {
 		c.floor[environmentID] = version
 	}
-	if e := c.entries[environmentID]; e != nil && e.snap.Version < version {
-		delete(c.entries, environmentID)
-	}
 }
 
-// DropAll forgets every snapshot, after messages may have been missed (a Redis
-// reconnect). Floors stay.
+// DropAll makes every snapshot reload on its next use, after messages may have been
+// missed (a Redis reconnect). Floors stay, and so do the snapshots, as the fallback of
+// stale if error.
 func (c *Cache) DropAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.entries)
+	for id, e := range c.entries {
+		// Entries are read unlocked: a copy marks this one as due.
+		c.entries[id] = &entry{snap: e.snap}
+	}
 }
 
-// Held returns the version held in memory for the environment, or 0.
+// Held returns the version the cache would serve for the environment without asking a
+// store (one no invalidation has made old), or 0.
 func (c *Cache) Held(environmentID string) int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e := c.entries[environmentID]; e != nil {
+	if e := c.entries[environmentID]; e != nil && e.snap.Version >= c.floor[environmentID] {
 		return e.snap.Version
 	}
 	return 0

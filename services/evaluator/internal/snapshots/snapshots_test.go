@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,59 @@ func TestOlderRedisCopyNeverShadowsMemory(t *testing.T) {
 	}
 	if cache.Stats.RedisOlder.Load() == 0 {
 		t.Fatal("the older Redis answer was not counted")
+	}
+}
+
+// failing is a source that can be made to fail, as PostgreSQL does when it is down.
+type failing struct {
+	snapshots.Source
+	down atomic.Bool
+}
+
+func (f *failing) LoadSnapshot(ctx context.Context, env string, minVersion int64) (domain.Snapshot, error) {
+	if f.down.Load() {
+		return domain.Snapshot{}, errors.New("connection refused")
+	}
+	return f.Source.LoadSnapshot(ctx, env, minVersion)
+}
+
+// TestInvalidatedSnapshotIsTheFallback: an invalidation (or a resubscription) that
+// arrives just before PostgreSQL goes down must not leave the environment with nothing
+// to serve: the older snapshot is served, stale and counted, until a store answers.
+func TestInvalidatedSnapshotIsTheFallback(t *testing.T) {
+	for _, how := range []string{"invalidation", "resubscription"} {
+		t.Run(how, func(t *testing.T) {
+			env, store, rdb := setup(t)
+			env.Flag(fixture.Bool("f", fixture.On()))
+			src := &failing{Source: store}
+			cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+			ctx := context.Background()
+			first, err := cache.Get(ctx, env.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := env.SetConfig("f", fixture.Off())
+			if err := env.Publish(rdb, next); err != nil { // the fence drops Redis's copy
+				t.Fatal(err)
+			}
+			if how == "invalidation" {
+				cache.Invalidate(env.ID, next)
+			} else {
+				cache.DropAll()
+			}
+			src.down.Store(true)
+			s, err := cache.Get(ctx, env.ID)
+			if err != nil || s.Version != first.Version {
+				t.Fatalf("with PostgreSQL down after the %s: %v %v, want the older snapshot", how, s, err)
+			}
+			if cache.Stats.StaleServed.Load() == 0 {
+				t.Error("the stale answer was not counted")
+			}
+			src.down.Store(false)
+			testinfra.Eventually(t, 5*time.Second, "the newer version once PostgreSQL answers", func() bool {
+				s, err := cache.Get(ctx, env.ID)
+				return err == nil && s.Version == next
+			})
+		})
 	}
 }

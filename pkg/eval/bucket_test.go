@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -232,5 +233,203 @@ func TestBucketAcrossProcesses(t *testing.T) {
 		if want := fmt.Sprint(Bucket("salt", fmt.Sprintf("k%d", i))); lines[i] != want {
 			t.Fatalf("k%d: child %s, parent %s", i, lines[i], want)
 		}
+	}
+}
+
+// boundaryFile is testdata/boundaries.json: keys at the exact edges of rollout ranges.
+type boundaryFile struct {
+	Salt     string `json:"salt"`
+	Rollouts []struct {
+		Name     string             `json:"name"`
+		Variants []string           `json:"variants"`
+		Weights  map[string]float64 `json:"weights"`
+		BucketBy string             `json:"bucket_by"`
+		Cases    []struct {
+			Key     string `json:"key"`
+			Bucket  uint32 `json:"bucket"`
+			Variant string `json:"variant"`
+		} `json:"cases"`
+	} `json:"rollouts"`
+}
+
+// TestRolloutBoundaries pins which variant the buckets on either side of every range
+// edge get, for weights from 0% to 100% with three decimals. The statistical tests
+// above allow a point or more of slack, so only exact vectors can tell bucket < bound
+// from bucket <= bound, or a weight of 0.001% from one of 0.002%.
+func TestRolloutBoundaries(t *testing.T) {
+	data, err := os.ReadFile("testdata/boundaries.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file boundaryFile
+	if err := json.Unmarshal(data, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Rollouts) < 6 {
+		t.Fatalf("only %d rollouts", len(file.Rollouts))
+	}
+	for _, ro := range file.Rollouts {
+		t.Run(ro.Name, func(t *testing.T) {
+			// The vectors must sit on the edges: bound-1 and bound for every range
+			// that ends inside the buckets, so no edge goes unchecked.
+			covered := map[uint32]bool{}
+			for _, c := range ro.Cases {
+				if got := Bucket(file.Salt, c.Key); got != c.Bucket {
+					t.Fatalf("Bucket(%q, %q) = %d, the file says %d", file.Salt, c.Key, got, c.Bucket)
+				}
+				covered[c.Bucket] = true
+			}
+			var bound int64
+			for _, v := range ro.Variants {
+				units, _ := domain.WeightUnits(ro.Weights[v])
+				bound += units
+				if units > 0 && bound < Buckets && (!covered[uint32(bound-1)] || !covered[uint32(bound)]) {
+					t.Fatalf("the edge at bucket %d (after %q) needs cases at %d and %d", bound, v, bound-1, bound)
+				}
+			}
+
+			fc := domain.FlagConfig{
+				// The key differs from the salt: buckets must come from the salt.
+				Flag: domain.Flag{Key: "boundaries", Salt: file.Salt, Kind: domain.KindString},
+				Config: domain.Config{Enabled: true, OffVariant: ro.Variants[len(ro.Variants)-1],
+					Default: domain.Serve{Rollout: &domain.Rollout{Weights: ro.Weights, BucketBy: ro.BucketBy}}},
+			}
+			for _, v := range ro.Variants {
+				fc.Flag.Variants = append(fc.Flag.Variants, domain.Variant{Key: v, Value: v})
+			}
+			s := compile(t, fc)
+			for _, c := range ro.Cases {
+				ctxs := map[string]*Context{"key": {Key: c.Key}}
+				if ro.BucketBy != "" {
+					n, err := strconv.ParseFloat(c.Key, 64)
+					if err != nil {
+						t.Fatalf("bucket_by case %q is not a number", c.Key)
+					}
+					ctxs = map[string]*Context{
+						"text":   {Attributes: map[string]any{"account": map[string]any{"id": c.Key}}},
+						"number": {Attributes: map[string]any{"account": map[string]any{"id": n}}},
+					}
+				}
+				for how, ctx := range ctxs {
+					r := s.Evaluate("boundaries", ctx)
+					if r.Variant != c.Variant || r.Reason != ReasonSplit {
+						t.Errorf("%s %q (bucket %d, as %s): served %q (%s), want %q",
+							ro.Name, c.Key, c.Bucket, how, r.Variant, r.Reason, c.Variant)
+					}
+				}
+			}
+		})
+	}
+}
+
+// rolloutAt returns a flag whose on variant covers buckets [0, edge) of salt, bucketed
+// by bucketBy ("" for the targeting key).
+func rolloutAt(salt, bucketBy string, edge uint32) domain.FlagConfig {
+	fc := rolloutFlag(0)
+	fc.Flag.Salt = salt
+	fc.Config.Default.Rollout = &domain.Rollout{BucketBy: bucketBy, Weights: map[string]float64{
+		"on": float64(edge) / 1000, "off": float64(Buckets-edge) / 1000}}
+	return fc
+}
+
+// TestRolloutKeyText checks that a bucketing attribute that is not a string buckets
+// exactly as its text, the one eq compares (numbers in JavaScript's shortest form). The
+// rollout is cut right at the bucket of that text: the context must be just outside
+// the on range, and one bucket later just inside it.
+func TestRolloutKeyText(t *testing.T) {
+	tests := []struct {
+		name  string
+		value any
+		text  string
+	}{
+		{"string", "acct-7", "acct-7"},
+		{"true", true, "true"},
+		{"false", false, "false"},
+		{"integer", 42.0, "42"},
+		{"Go int", 42, "42"},
+		{"fraction", 1.5, "1.5"},
+		{"negative", -3.0, "-3"},
+		{"json.Number", json.Number("1.50"), "1.5"},
+		{"just below 1e21: digits", 1e20, "100000000000000000000"},
+		{"1e21: exponent form", 1e21, "1e+21"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := Bucket("key-text", tt.text)
+			ctx := &Context{Key: "someone-else", Attributes: map[string]any{"account": map[string]any{"id": tt.value}}}
+			for _, edge := range []struct {
+				at   uint32
+				want string
+			}{{b, "off"}, {b + 1, "on"}} {
+				s := compile(t, rolloutAt("key-text", "account.id", edge.at))
+				if r := s.Evaluate("rollout", ctx); r.Variant != edge.want || r.Reason != ReasonSplit {
+					t.Errorf("%v (bucket %d of %q) with on below %d: served %q (%s), want %q",
+						tt.value, b, tt.text, edge.at, r.Variant, r.Reason, edge.want)
+				}
+			}
+		})
+	}
+}
+
+// TestRolloutKeyMissing checks that a context without a usable bucketing key is not
+// bucketed at all, an empty string included: bucketing "" would put every such context
+// in one bucket, on or off together.
+func TestRolloutKeyMissing(t *testing.T) {
+	byKey := compile(t, rolloutAt("missing", "", 100_000))
+	byAttr := compile(t, rolloutAt("missing", "account.id", 100_000))
+	tests := []struct {
+		name string
+		s    *Snapshot
+		ctx  Context
+	}{
+		{"no targeting key", byKey, Context{}},
+		{"attribute missing", byAttr, Context{Key: "u1"}},
+		{"attribute empty", byAttr, Context{Key: "u1", Attributes: map[string]any{"account": map[string]any{"id": ""}}}},
+		{"attribute null", byAttr, Context{Key: "u1", Attributes: map[string]any{"account": map[string]any{"id": nil}}}},
+		{"attribute an object", byAttr, Context{Key: "u1", Attributes: map[string]any{"account": map[string]any{"id": map[string]any{}}}}},
+	}
+	want := Result{Key: "rollout", Value: false, Variant: "off", Reason: ReasonError, ErrorCode: ErrTargetingKeyMissing}
+	for _, tt := range tests {
+		if r := tt.s.Evaluate("rollout", &tt.ctx); r != want {
+			t.Errorf("%s: got %+v, want %+v", tt.name, r, want)
+		}
+	}
+}
+
+// TestCompileRefusesBadWeights checks that the engine itself refuses weights that do
+// not divide the buckets exactly, whatever the store holds: buckets past the last
+// range, or a range cut between buckets, would be served by accident.
+func TestCompileRefusesBadWeights(t *testing.T) {
+	tests := []struct {
+		name    string
+		weights map[string]float64
+		problem string // "" when the weights are fine
+	}{
+		{"exact", map[string]float64{"on": 33.333, "off": 66.667}, ""},
+		{"under 100", map[string]float64{"on": 50, "off": 49.999}, "weights sum to 99.999, not 100"},
+		{"over 100", map[string]float64{"on": 50, "off": 50.001}, "weights sum to 100.001, not 100"},
+		{"four decimals summing to 100", map[string]float64{"on": 33.3333, "off": 66.6667}, "not a percentage with three decimals"},
+		{"negative", map[string]float64{"on": -10, "off": 110}, "not a percentage with three decimals"},
+		{"unknown variant", map[string]float64{"on": 50, "maybe": 50}, `undefined variant "maybe"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := rolloutFlag(0)
+			fc.Config.Default.Rollout.Weights = tt.weights
+			s := Compile(domain.Snapshot{Flags: []domain.FlagConfig{fc}})
+			r := s.Evaluate("rollout", &Context{Key: "u1"})
+			if tt.problem == "" {
+				if len(s.Problems()) > 0 || r.Reason != ReasonSplit {
+					t.Fatalf("refused: %v, %+v", s.Problems(), r)
+				}
+				return
+			}
+			if len(s.Problems()) != 1 || !strings.Contains(s.Problems()[0].Error(), tt.problem) {
+				t.Errorf("problems %v, want one saying %q", s.Problems(), tt.problem)
+			}
+			if want := (Result{Key: "rollout", Reason: ReasonError, ErrorCode: ErrGeneral, ErrorMessage: MessageBroken}); r != want {
+				t.Errorf("got %+v, want %+v", r, want)
+			}
+		})
 	}
 }

@@ -187,6 +187,19 @@ func TestPrerequisites(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a prerequisite that failed its own is not met, whatever it serves", func(t *testing.T) {
+		// b fails (a is off) and serves its off variant; c requires exactly that variant.
+		s := compile(t,
+			boolFlag(t, "a", `{"enabled":false,"default":{"variant":"on"},"off_variant":"off"}`),
+			withPrereq("b", `[{"flag":"a","variant":"on"}]`), withPrereq("c", `[{"flag":"b","variant":"off"}]`))
+		want := Result{Key: "c", Value: false, Variant: "off", Reason: ReasonPrerequisiteFailed}
+		if r := s.Evaluate("c", &Context{Key: "u"}); r != want {
+			t.Errorf("single: got %+v, want %+v", r, want)
+		}
+		if r := s.EvaluateAll(&Context{Key: "u"})[2]; r != want {
+			t.Errorf("bulk: got %+v, want %+v", r, want)
+		}
+	})
 	t.Run("wrong variant", func(t *testing.T) {
 		s := compile(t, boolFlag(t, "a", on), withPrereq("b", `[{"flag":"a","variant":"off"}]`))
 		if r := s.Evaluate("b", &Context{Key: "u"}); r.Reason != ReasonPrerequisiteFailed {
@@ -260,6 +273,22 @@ func TestPrerequisites(t *testing.T) {
 		fcs[0] = boolFlag(t, "base", `{"enabled":false,"default":{"variant":"on"},"off_variant":"off"}`)
 		s = compile(t, fcs...)
 		if r := s.Evaluate("top", &Context{Key: "u"}); r.Reason != ReasonPrerequisiteFailed {
+			t.Errorf("got %+v", r)
+		}
+	})
+	t.Run("remembered results are read back after the memo spills", func(t *testing.T) {
+		// base serves off and every fNN serves on, so reading base's remembered result
+		// from any other slot of the table gives the wrong answer.
+		fcs := []domain.FlagConfig{boolFlag(t, "base", `{"enabled":true,"default":{"variant":"off"},"off_variant":"off"}`)}
+		var top []string
+		for i := range 40 {
+			k := fmt.Sprintf("f%02d", i)
+			fcs = append(fcs, withPrereq(k, `[{"flag":"base","variant":"off"}]`))
+			top = append(top, fmt.Sprintf(`{"flag":%q,"variant":"on"}`, k))
+		}
+		fcs = append(fcs, withPrereq("top", "["+strings.Join(top, ",")+"]"))
+		s := compile(t, fcs...)
+		if r := s.Evaluate("top", &Context{Key: "u"}); r.Reason != ReasonDefault || r.Value != true {
 			t.Errorf("got %+v", r)
 		}
 	})

@@ -60,6 +60,26 @@ func TestCompileRefusesLargePatterns(t *testing.T) {
 	}
 }
 
+// TestCompilePatternBytes checks MaxRegexBytes at the edge: a pattern of exactly that
+// many bytes (one character class, one instruction) compiles, one byte more does not.
+func TestCompilePatternBytes(t *testing.T) {
+	class := func(n int) string { return "[" + strings.Repeat("a", n-2) + "]" }
+	s := Compile(domain.Snapshot{Flags: []domain.FlagConfig{
+		ruleFlag("at", matchesCond(class(domain.MaxRegexBytes))),
+		ruleFlag("over", matchesCond(class(domain.MaxRegexBytes+1))),
+	}})
+	if p := s.Problems(); len(p) != 1 || !strings.Contains(p[0].Error(), `flag "over"`) || !strings.Contains(p[0].Error(), "MaxRegexBytes") {
+		t.Fatalf("want one problem, for over, naming MaxRegexBytes: %v", p)
+	}
+	ctx := &Context{Key: "u", Attributes: map[string]any{"s": "a"}}
+	if r := s.Evaluate("at", ctx); r.Reason != ReasonTargetingMatch {
+		t.Errorf("at the limit: %+v", r)
+	}
+	if r := s.Evaluate("over", ctx); r.ErrorMessage != MessageBroken {
+		t.Errorf("over the limit: %+v", r)
+	}
+}
+
 func TestCompileSharesPatterns(t *testing.T) {
 	// 1,000 flags with one pattern compile it once, and count it once.
 	var fcs []domain.FlagConfig
@@ -234,6 +254,37 @@ func TestBudgetSparesOrdinarySnapshots(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d flags use %d units", tt.name, len(fcs), units(s, ctx))
+	}
+}
+
+// TestBudgetEdge checks that the budget is the work allowed, not one unit less: an
+// evaluation that needs exactly the budget completes, and one unit less stops it.
+func TestBudgetEdge(t *testing.T) {
+	_, ctx := benchSnapshot(t, 1)
+	s := compile(t, ordinaryFlag("a", 1), ordinaryFlag("b", 2), ordinaryFlag("c", 3))
+	need := units(s, ctx)
+	for _, r := range s.WithBudget(need).EvaluateAll(ctx) {
+		if r.Reason == ReasonError {
+			t.Fatalf("with exactly the %d units it needs: %+v", need, r)
+		}
+	}
+	all := s.WithBudget(need - 1).EvaluateAll(ctx)
+	if last := all[len(all)-1]; last.ErrorMessage != MessageBudget {
+		t.Errorf("with %d units, one short: %+v", need-1, last)
+	}
+}
+
+// TestLargeSetCostsLikeSmall checks that a targeting list is looked up, not scanned:
+// testing a context against MaxSetValues values costs about what testing it against
+// one costs, in the budget as in time.
+func TestLargeSetCostsLikeSmall(t *testing.T) {
+	ctx := &Context{Key: "u", Attributes: map[string]any{"a": strings.Repeat("x", 100)}}
+	cost := func(n int) int64 {
+		return units(compile(t, ruleFlag("f", domain.Condition{Attribute: "a", Operator: domain.OpIn, Values: manyValues(n)})), ctx)
+	}
+	small, large := cost(1), cost(domain.MaxSetValues)
+	if large > 4*small {
+		t.Errorf("an in condition of %d values costs %d units, of one value %d", domain.MaxSetValues, large, small)
 	}
 }
 

@@ -98,6 +98,10 @@ func contract(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatal(err)
 	}
 	mustLoad(0, "")
+	// Dropped, not only hidden by Load: the fence is what removes an older snapshot.
+	if held, err := rdb.HExists(ctx, Key(env), "data").Result(); err != nil || held {
+		t.Fatalf("the fence left version 1's data in place (%v)", err)
+	}
 	// A reader that loaded version 1 before the write cannot put it back.
 	writeBack(1, "stale", false)
 	mustLoad(0, "")
@@ -121,7 +125,10 @@ func contract(t *testing.T, rdb redis.UniversalClient) {
 	// Every fence was published.
 	want := []int64{2, 2, 1}
 	for _, v := range want {
-		msg, err := sub.ReceiveMessage(ctx)
+		// A lost message fails here, not at the test binary's timeout.
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		msg, err := sub.ReceiveMessage(rctx)
+		cancel()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,13 +140,50 @@ func contract(t *testing.T, rdb redis.UniversalClient) {
 			t.Fatalf("got %+v, want version %d", inv, v)
 		}
 	}
+
+	// Whichever script creates an environment's hash gives it the TTL, so an entry that
+	// nothing writes again cannot outlive it.
+	for name, create := range map[string]func(env string) error{
+		"write-back": func(env string) error { _, err := WriteBack(ctx, rdb, env, 1, []byte("one")); return err },
+		"fence": func(env string) error {
+			_, err := Fence(ctx, rdb, Invalidation{EnvironmentID: env, Version: 1})
+			return err
+		},
+	} {
+		fresh := envID()
+		if err := create(fresh); err != nil {
+			t.Fatal(err)
+		}
+		if ttl := rdb.TTL(ctx, Key(fresh)).Val(); ttl <= 0 || ttl > TTL {
+			t.Errorf("a hash created by %s has ttl %v, want (0, %v]", name, ttl, TTL)
+		}
+	}
+
+	// An environment never announced has fence 0, which is no error.
+	if f, err := Fenced(ctx, rdb, envID()); err != nil || f != 0 {
+		t.Errorf("fence of an unknown environment: %d, %v", f, err)
+	}
+
+	// Load misses a snapshot older than the fence even when the hash still holds one
+	// (left by hand, or by an older release's scripts).
+	old := envID()
+	if err := rdb.HSet(ctx, Key(old), "fence", 5, "version", 4, "data", "four").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Expire(ctx, Key(old), time.Minute)
+	if data, v, err := Load(ctx, rdb, old); !errors.Is(err, ErrMiss) {
+		t.Errorf("version 4 under fence 5 loaded: %q v%d %v", data, v, err)
+	}
 }
 
 func TestParseInvalidation(t *testing.T) {
-	for _, bad := range []string{"", "{}", `{"environment_id":"x","version":0}`, "nope"} {
+	for _, bad := range []string{"", "{}", `{"environment_id":"x","version":0}`, `{"version":3}`, `{"environment_id":"","version":3}`, "nope"} {
 		if _, err := ParseInvalidation(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+	if inv, err := ParseInvalidation(`{"environment_id":"x","version":3}`); err != nil || inv != (Invalidation{EnvironmentID: "x", Version: 3}) {
+		t.Errorf("a good invalidation: %+v, %v", inv, err)
 	}
 }
 

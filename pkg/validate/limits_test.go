@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -80,12 +81,15 @@ func TestConfigCountLimits(t *testing.T) {
 			c.Prerequisites = prereqs[:domain.MaxPrerequisites+b2i(over)]
 		}, "prerequisites", "at most 50 prerequisites per configuration (it has 51; the limit is MaxPrerequisites)"},
 		{"encoded size", func(c *domain.Config, over bool) {
-			// 20,000 values of 24 bytes and their quotes and commas: 540,000 bytes.
-			width := 23 + b2i(over)
+			// 20,000 values of 23 bytes and their quotes and commas, about 520,000 bytes;
+			// then the last value grows to make exactly MaxConfigBytes, or one more.
+			vs := texts(domain.MaxSetValues, 23)
 			c.Rules = rules(1,
-				domain.Condition{Attribute: "a", Operator: domain.OpIn, Values: texts(domain.MaxSetValues, width)},
-				domain.Condition{Attribute: "b", Operator: domain.OpIn, Values: texts(domain.MaxSetValues, width)})
-		}, "rules", "bytes per configuration encoded as JSON (it has 540"},
+				domain.Condition{Attribute: "a", Operator: domain.OpIn, Values: texts(domain.MaxSetValues, 23)},
+				domain.Condition{Attribute: "b", Operator: domain.OpIn, Values: vs})
+			grow := domain.MaxConfigBytes - encodedSize(c) + b2i(over)
+			vs[len(vs)-1] = vs[len(vs)-1].(string) + strings.Repeat("x", grow)
+		}, "rules", "at most 524288 bytes per configuration encoded as JSON (it has 524289; the limit is MaxConfigBytes)"},
 		{"pattern text", func(c *domain.Config, over bool) {
 			c.Rules = rules(1, domain.Condition{Attribute: "a", Operator: domain.OpMatches,
 				Values: []any{"[" + strings.Repeat("a", domain.MaxRegexBytes-2+b2i(over)) + "]"}})
@@ -192,6 +196,20 @@ func TestPrerequisiteDepth(t *testing.T) {
 		chainEnv(env, "down", limit)
 		if err := Config(boolFlag("f"), requiring(fmt.Sprintf("down%d", limit-1)), env); err != nil {
 			t.Fatalf("a chain at the limit: %v", fields(err))
+		}
+		// An archived flag is not in a snapshot, so a stored chain ends before it, and
+		// the chain stays at the limit; so does one ending at a flag that is gone.
+		for _, gone := range []string{"archived", "deleted"} {
+			env := maps.Clone(env)
+			archived := domain.FlagConfig{Flag: boolFlag("archived"), Config: okConfig()}
+			archived.Flag.Archived = true
+			env["archived"] = archived
+			down0 := env["down0"]
+			down0.Config = requiring(gone)
+			env["down0"] = down0
+			if err := Config(boolFlag("f"), requiring(fmt.Sprintf("down%d", limit-1)), env); err != nil {
+				t.Errorf("a chain at the limit, then %s: %v", gone, fields(err))
+			}
 		}
 		chainEnv(env, "down", limit+1)
 		wantFields(t, Config(boolFlag("f"), requiring("x", fmt.Sprintf("down%d", limit)), env), map[string]string{
@@ -305,9 +323,21 @@ func TestSnapshot(t *testing.T) {
 			s.Flags = append(s.Flags, flag(fmt.Sprintf("f%d", i), c))
 		}
 		wantFields(t, Snapshot(s), map[string]string{"flags": "bytes per environment, every flag and configuration encoded as JSON (it has 33"})
+		// Exactly at the limit, then one byte over: a last flag's rule value fills the gap.
 		s.Flags = s.Flags[:len(s.Flags)-2]
-		if err := Snapshot(s); err != nil {
-			t.Errorf("within MaxSnapshotBytes: %v", fields(err))
+		fill := okConfig()
+		fill.Rules = rules(1, domain.Condition{Attribute: "a", Operator: domain.OpEq, Values: []any{""}})
+		s.Flags = append(s.Flags, flag("fill", fill))
+		gap := domain.MaxSnapshotBytes - encodedSize(s)
+		for _, over := range []bool{false, true} {
+			fill.Rules[0].Conditions[0].Values[0] = strings.Repeat("x", gap+b2i(over))
+			err := Snapshot(s)
+			switch {
+			case !over && err != nil:
+				t.Errorf("at MaxSnapshotBytes: %v", fields(err))
+			case over:
+				wantFields(t, err, map[string]string{"flags": "(it has 33554433; the limit is MaxSnapshotBytes)"})
+			}
 		}
 	})
 	t.Run("variant values", func(t *testing.T) {

@@ -179,6 +179,7 @@ func TestConfigLimits(t *testing.T) {
 			{Attribute: "a", Operator: domain.OpMatches, Values: []any{long}},
 			{Attribute: "a", Operator: domain.OpIn, Values: many[:domain.MaxSetValues]},
 			{Attribute: strings.Repeat("x", MaxAttributeLen+1), Operator: domain.OpExists},
+			{Attribute: strings.Repeat("x", MaxAttributeLen), Operator: domain.OpExists},
 		}}},
 	}
 	err := Config(boolFlag("f"), c, nil)
@@ -190,6 +191,73 @@ func TestConfigLimits(t *testing.T) {
 	for _, f := range fields(err) {
 		if strings.HasPrefix(f, "rules[0].conditions[2]") {
 			t.Errorf("10,000 values must be accepted: %s", f)
+		}
+		if strings.HasPrefix(f, "rules[0].conditions[4]") {
+			t.Errorf("an attribute of %d characters must be accepted: %s", MaxAttributeLen, f)
+		}
+	}
+}
+
+// TestRolloutWeights checks the range of a weight at both ends: 0 and 100 are weights
+// (a rollout at 0% or 100%), anything beyond is not.
+func TestRolloutWeights(t *testing.T) {
+	tests := []struct {
+		weights map[string]float64
+		want    map[string]string // nil: valid
+	}{
+		{map[string]float64{"on": 0, "off": 100}, nil},
+		{map[string]float64{"on": 100, "off": 0}, nil},
+		{map[string]float64{"on": 0.001, "off": 99.999}, nil},
+		{map[string]float64{"on": -0.001, "off": 100.001}, map[string]string{
+			"default.rollout.weights.on":  "must be between 0 and 100",
+			"default.rollout.weights.off": "must be between 0 and 100",
+		}},
+		{map[string]float64{"on": 50, "off": 49.999}, map[string]string{"default.rollout.weights": "must sum to 100 (they sum to 99.999)"}},
+	}
+	for _, tt := range tests {
+		c := okConfig()
+		c.Default = domain.Serve{Rollout: &domain.Rollout{Weights: tt.weights}}
+		err := Config(boolFlag("f"), c, nil)
+		if tt.want == nil {
+			if err != nil {
+				t.Errorf("%v refused: %v", tt.weights, fields(err))
+			}
+			continue
+		}
+		wantFields(t, err, tt.want)
+	}
+}
+
+// TestConditionValueCounts checks the message for each wrong number of values: an
+// operator that takes one value says so, whether it got none or several.
+func TestConditionValueCounts(t *testing.T) {
+	tests := []struct {
+		op     domain.Operator
+		values []any
+		want   string // "" when the count is right
+	}{
+		{domain.OpGt, []any{}, "gt takes exactly one value: a number"},
+		{domain.OpGt, []any{1.0, 2.0}, "gt takes exactly one value: a number"},
+		{domain.OpGt, []any{1.0}, ""},
+		{domain.OpMatches, nil, "matches takes exactly one value: an RE2 regular expression"},
+		{domain.OpSemverLt, []any{}, "semver_lt takes exactly one value: a semantic version"},
+		{domain.OpIn, []any{}, "in takes at least 1 value(s): each a string, number or boolean"},
+		{domain.OpExists, []any{"x"}, "exists takes no values"},
+		{domain.OpExists, nil, ""},
+	}
+	for _, tt := range tests {
+		c := okConfig()
+		c.Rules = rules(1, domain.Condition{Attribute: "a", Operator: tt.op, Values: tt.values})
+		err := Config(boolFlag("f"), c, nil)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s %v refused: %v", tt.op, tt.values, fields(err))
+			}
+			continue
+		}
+		got := fields(err)
+		if len(got) != 1 || got[0] != "rules[0].conditions[0].values: "+tt.want {
+			t.Errorf("%s %v: %q, want only %q", tt.op, tt.values, got, tt.want)
 		}
 	}
 }
@@ -244,12 +312,16 @@ func TestFlag(t *testing.T) {
 			map[string]string{"key": "segment starting with a letter or digit"}},
 		{"key with dot segment", domain.Flag{Key: "a/../b", Kind: domain.KindBoolean, Variants: domain.BooleanVariants()},
 			map[string]string{"key": "segment"}},
+		{"key of 128 bytes", domain.Flag{Key: strings.Repeat("k", 128), Kind: domain.KindBoolean, Variants: domain.BooleanVariants()}, nil},
 		{"key too long", domain.Flag{Key: strings.Repeat("k", 129), Kind: domain.KindBoolean, Variants: domain.BooleanVariants()},
 			map[string]string{"key": "at most 128"}},
 		{"missing key and kind", domain.Flag{}, map[string]string{"key": "is required", "kind": "is required"}},
 		{"unknown kind", domain.Flag{Key: "f", Kind: "date"}, map[string]string{"kind": "must be one of: boolean, string, number, json"}},
 		{"boolean with other variants", domain.Flag{Key: "f", Kind: domain.KindBoolean,
 			Variants: []domain.Variant{{Key: "yes", Value: true}, {Key: "no", Value: false}}},
+			map[string]string{"variants": `exactly the variants "on" (true) and "off" (false)`}},
+		{"boolean with off true", domain.Flag{Key: "f", Kind: domain.KindBoolean,
+			Variants: []domain.Variant{{Key: "on", Value: true}, {Key: "off", Value: true}}},
 			map[string]string{"variants": `exactly the variants "on" (true) and "off" (false)`}},
 		{"too few variants", domain.Flag{Key: "f", Kind: domain.KindString, Variants: []domain.Variant{{Key: "a", Value: "a"}}},
 			map[string]string{"variants": "a string flag needs at least 2 variants"}},

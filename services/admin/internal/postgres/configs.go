@@ -176,9 +176,10 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		}).Error; err != nil {
 			return err
 		}
-		// Only a configuration that grows can push its environment over the limit (both
-		// sizes as Go encodes them: the stored text has PostgreSQL's spacing).
-		if nr.storedSize() > configRowOf(fr.ID, e.ID, cur).storedSize() {
+		// Counting the environment costs a scan of it, so only a configuration that
+		// grows past its fair share of the limit is counted (sizes as Go encodes them:
+		// the stored text has PostgreSQL's spacing). See fairShare.
+		if nr.storedSize() > fairShare && nr.storedSize() > configRowOf(fr.ID, e.ID, cur).storedSize() {
 			if err := checkSnapshotSize(tx, []string{e.ID}); err != nil {
 				return err
 			}

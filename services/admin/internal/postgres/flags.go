@@ -142,11 +142,9 @@ func (s *Store) CreateFlag(ctx context.Context, o domain.Origin, projectKey stri
 			}
 			ids[i] = e.ID
 		}
-		// Counting the environment costs a scan of it, so a flag whose definition is
-		// within its fair share of the limit (the limit divided by the flag limit) is
-		// not counted: together such flags cannot fill more than the limit. Larger
-		// definitions, and every configuration that grows, are counted.
-		if len(row.Variants)+len(row.Tags) > domain.MaxSnapshotBytes/domain.MaxFlagsPerProject-snapshotOverhead {
+		// Counting the environment costs a scan of it: only a definition over its fair
+		// share is counted (see fairShare).
+		if len(row.Variants)+len(row.Tags) > fairShare {
 			if err := checkSnapshotSize(tx, ids); err != nil {
 				return err
 			}
@@ -285,7 +283,7 @@ func (s *Store) UpdateFlag(ctx context.Context, o domain.Origin, action, project
 		}
 		nr := flagRowOf(p.ID, next)
 		was := flagRowOf(p.ID, f) // as Go encodes it: the stored text has PostgreSQL's spacing
-		grows := len(nr.Variants)+len(nr.Tags) > len(was.Variants)+len(was.Tags) || f.Archived && !next.Archived
+		grows := len(nr.Variants)+len(nr.Tags) > max(fairShare, len(was.Variants)+len(was.Tags)) || f.Archived && !next.Archived
 		if err := tx.Model(&row).Updates(map[string]any{
 			"name": nr.Name, "description": nr.Description, "variants": nr.Variants, "tags": nr.Tags,
 			"killed": nr.Killed, "archived": nr.Archived, "updated_at": gorm.Expr("now()"),

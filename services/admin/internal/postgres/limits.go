@@ -13,6 +13,16 @@ import (
 // errs on the large side.
 const snapshotOverhead = 256
 
+// fairShare is each flag's share of an environment's snapshot limit, for its definition
+// and for its configuration: MaxSnapshotBytes / MaxFlagsPerProject, about 3.3 KiB.
+// Counting an environment costs a scan of it, so a write is counted only when what it
+// writes is over its share and growing. Writes within their share are not counted:
+// the shares of every flag together make the limit, so they can take an environment
+// past it only where larger ones (each counted when written) filled it first, and by
+// no more than the limit again. The guarantee is therefore 2 × MaxSnapshotBytes at
+// worst, 32 MiB in the usual case, and writes of ordinary size never pay for a scan.
+const fairShare = domain.MaxSnapshotBytes/domain.MaxFlagsPerProject - snapshotOverhead
+
 // checkSnapshotSize refuses a change that leaves any of the environments with a
 // snapshot over domain.MaxSnapshotBytes, estimated from the stored JSON of every live
 // flag's definition and configuration there. It runs inside the change's transaction,

@@ -134,13 +134,19 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 			if check && cur.Config.Version != expected {
 				return cfg, conflict(expected, cur.Config.Version)
 			}
-			keys := make([]string, len(cfg.Prerequisites))
-			for i, p := range cfg.Prerequisites {
-				keys[i] = p.Flag
-			}
-			env, err := prerequisites(keys...)
-			if err != nil {
-				return cfg, err
+			// Prerequisites are checked against the flags they reach and the flags that
+			// depend on this one; a configuration without any cannot create a cycle or
+			// deepen a chain, and needs neither loaded.
+			var env map[string]domain.FlagConfig
+			if len(cfg.Prerequisites) > 0 {
+				keys := make([]string, len(cfg.Prerequisites))
+				for i, p := range cfg.Prerequisites {
+					keys[i] = p.Flag
+				}
+				var err error
+				if env, err = prerequisites(keys...); err != nil {
+					return cfg, err
+				}
 			}
 			return cfg, validate.Config(cur.Flag, cfg, env)
 		})

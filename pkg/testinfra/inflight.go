@@ -27,6 +27,9 @@ type InFlight struct {
 // the request as in flight. No sleeping: the interim answer is the condition.
 func StartInFlight(t testing.TB, addr, method, path, body string, header ...string) *InFlight {
 	t.Helper()
+	if body == "" {
+		t.Fatal("StartInFlight: the body must not be empty (no 100 Continue comes for none)")
+	}
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -180,7 +179,8 @@ func translate(err error) error {
 		case "57P01", "57P02", "57P03", "53300":
 			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
 		}
-		if strings.HasPrefix(pg.Code, "08") { // connection exceptions
+		switch pg.Code { // connection exceptions; not 08P01, a protocol violation (a bug)
+		case "08000", "08001", "08003", "08004", "08006":
 			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
 		}
 		return err

@@ -32,6 +32,7 @@ func TestTranslate(t *testing.T) {
 		{"eof", io.EOF, domain.CodeUnavailable},
 		{"conn done", sql.ErrConnDone, domain.CodeUnavailable},
 		{"syntax", &pgconn.PgError{Code: "42601"}, domain.CodeInternal},
+		{"protocol violation, a bug", &pgconn.PgError{Code: "08P01"}, domain.CodeInternal},
 		{"other", errors.New("boom"), domain.CodeInternal},
 	} {
 		if got := domain.ErrorCode(translate(c.err)); got != c.want {

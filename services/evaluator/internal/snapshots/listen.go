@@ -35,12 +35,15 @@ func (l *Listener) Connected() bool { return l.connected.Load() }
 
 // Run listens until ctx ends, resubscribing after every lost connection.
 func (l *Listener) Run(ctx context.Context) {
-	subscribed := false
+	// failed: an attempt failed before, so messages may have been missed even before the
+	// first subscription (Redis down at start while the admin service announced).
+	subscribed, failed := false, false
 	backoff := 50 * time.Millisecond
+	var since time.Time
 	for ctx.Err() == nil {
 		err := l.listen(ctx, func() {
-			backoff = 50 * time.Millisecond
-			if subscribed {
+			since = time.Now()
+			if subscribed || failed {
 				l.Resubscribed.Add(1)
 				if l.OnResubscribe != nil {
 					// Messages published while we were away are lost: forget what they
@@ -54,9 +57,16 @@ func (l *Listener) Run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		failed = true
 		if l.connected.Swap(false) {
 			l.log.Warn("invalidation channel lost; will resubscribe", "error", err)
 		}
+		// A subscription that held for a while starts the backoff afresh; one that
+		// keeps dropping at once does not, or every drop would reload every snapshot.
+		if !since.IsZero() && time.Since(since) > time.Second {
+			backoff = 50 * time.Millisecond
+		}
+		since = time.Time{}
 		select {
 		case <-ctx.Done():
 			return

@@ -98,11 +98,16 @@ func (c *Cache) Get(ctx context.Context, environmentID string) (*eval.Snapshot, 
 	e := c.entries[environmentID]
 	floor := c.floor[environmentID]
 	c.mu.RUnlock()
-	if e != nil && e.snap.Version >= floor {
-		if now.Sub(e.loaded) < c.opt.MaxAge || now.Before(e.retryAt) {
-			c.Stats.MemoryHits.Add(1)
-			return e.snap, nil
-		}
+	switch {
+	case e == nil:
+	case now.Before(e.retryAt):
+		// Both stores failed a moment ago: serve the fallback, even one an
+		// invalidation made old, without asking them again on every request.
+		c.Stats.StaleServed.Add(1)
+		return e.snap, nil
+	case e.snap.Version >= floor && now.Sub(e.loaded) < c.opt.MaxAge:
+		c.Stats.MemoryHits.Add(1)
+		return e.snap, nil
 	}
 	v, err, _ := c.group.Do(environmentID, func() (any, error) {
 		// The shared load must not fail because the first caller gave up.
@@ -128,6 +133,7 @@ func (c *Cache) redisFailed(err error) {
 
 func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
 	floor, held := c.versions(environmentID)
+	var fallback *eval.Snapshot
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
 		data, version, err := rediscache.Load(rctx, c.rdb, environmentID)
@@ -143,6 +149,13 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 				return c.store(environmentID, eval.Compile(ds)), nil
 			}
 			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
+		case err == nil && version > held:
+			// Below the version announced, but newer than memory's: not to be served
+			// while PostgreSQL answers, yet the better fallback if it does not.
+			var ds domain.Snapshot
+			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
+				fallback = eval.Compile(ds)
+			}
 		case err == nil:
 			c.Stats.RedisOlder.Add(1)
 		case !errors.Is(err, rediscache.ErrMiss):
@@ -182,7 +195,11 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 	// Entries are never modified (readers use them unlocked): a copy notes the retry.
 	c.mu.Lock()
 	e := c.entries[environmentID]
-	if e != nil {
+	switch {
+	case fallback != nil && (e == nil || fallback.Version > e.snap.Version):
+		e = &entry{snap: fallback, retryAt: c.now().Add(time.Second)}
+		c.entries[environmentID] = e
+	case e != nil:
 		e = &entry{snap: e.snap, loaded: e.loaded, retryAt: c.now().Add(time.Second)}
 		c.entries[environmentID] = e
 	}
@@ -246,8 +263,17 @@ func (c *Cache) store(environmentID string, snap *eval.Snapshot) *eval.Snapshot 
 func (c *Cache) Invalidate(environmentID string, version int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if version > c.floor[environmentID] {
-		c.floor[environmentID] = version
+	if version <= c.floor[environmentID] {
+		return
+	}
+	c.floor[environmentID] = version
+	// A load already under way may return the older version: requests from now on
+	// start their own rather than share it.
+	c.group.Forget(environmentID)
+	// A newer version announced means the stores are likely back: stop serving the
+	// fallback without asking them.
+	if e := c.entries[environmentID]; e != nil && !e.retryAt.IsZero() {
+		c.entries[environmentID] = &entry{snap: e.snap, loaded: e.loaded}
 	}
 }
 

@@ -2,6 +2,7 @@ package snapshots_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -277,5 +278,35 @@ func TestInvalidatedSnapshotIsTheFallback(t *testing.T) {
 				return err == nil && s.Version == next
 			})
 		})
+	}
+}
+
+// TestNewerRedisCopyIsTheBetterFallback: memory holds N, Redis N+1, N+2 was announced
+// and PostgreSQL is down: Redis's N+1, though not servable while PostgreSQL answers, is
+// a better fallback than memory's N.
+func TestNewerRedisCopyIsTheBetterFallback(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	src := &failing{Source: store}
+	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+	first, err := cache.Get(ctx, env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := env.SetConfig("f", fixture.Off())
+	ds, err := store.LoadSnapshot(ctx, env.ID, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(ds)
+	if ok, err := rediscache.WriteBack(ctx, rdb, env.ID, second, data); err != nil || !ok {
+		t.Fatalf("write back %d: %v %v", second, ok, err)
+	}
+	cache.Invalidate(env.ID, second+1) // announced; Redis not fenced yet
+	src.down.Store(true)
+	s, err := cache.Get(ctx, env.ID)
+	if err != nil || s.Version != second || first.Version == second {
+		t.Fatalf("fallback %v %v: want Redis's version %d over memory's %d", s, err, second, first.Version)
 	}
 }

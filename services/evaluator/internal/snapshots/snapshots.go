@@ -75,7 +75,10 @@ type Cache struct {
 	floor   map[string]int64 // highest version announced per environment
 
 	redisDownUntil atomic.Int64 // unix nanos: skip Redis until then after a failure
-	now            func() time.Time
+	// generation counts DropAll calls: a load that began before one may lack what a
+	// missed message would have told it, so it is kept only as due for a reload.
+	generation atomic.Int64
+	now        func() time.Time
 }
 
 // New returns a cache over src and rdb.
@@ -132,6 +135,7 @@ func (c *Cache) redisFailed(err error) {
 }
 
 func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
+	gen := c.generation.Load()
 	floor, held := c.versions(environmentID)
 	var fallback *eval.Snapshot
 	if c.redisUsable() {
@@ -146,7 +150,7 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 			var ds domain.Snapshot
 			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
 				c.Stats.RedisHits.Add(1)
-				return c.store(environmentID, eval.Compile(ds)), nil
+				return c.store(environmentID, eval.Compile(ds), gen), nil
 			}
 			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
 		case err == nil && version > held:
@@ -178,7 +182,7 @@ func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot,
 		if len(problems) > 10 {
 			c.log.Error("more flags cannot be evaluated", "environment", environmentID, "not_shown", len(problems)-10)
 		}
-		kept := c.store(environmentID, snap)
+		kept := c.store(environmentID, snap, gen)
 		c.writeBack(ctx, ds)
 		return kept, nil
 	}
@@ -240,7 +244,7 @@ func (c *Cache) versions(environmentID string) (floor, held int64) {
 // store keeps a loaded snapshot unless an invalidation has announced a newer version
 // meanwhile, or a newer snapshot is already held, and returns the snapshot to serve:
 // the newer one held, when there is one, never an older one.
-func (c *Cache) store(environmentID string, snap *eval.Snapshot) *eval.Snapshot {
+func (c *Cache) store(environmentID string, snap *eval.Snapshot, gen int64) *eval.Snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.entries[environmentID]
@@ -251,7 +255,11 @@ func (c *Cache) store(environmentID string, snap *eval.Snapshot) *eval.Snapshot 
 		c.Stats.Dropped.Add(1)
 		return snap
 	}
-	c.entries[environmentID] = &entry{snap: snap, loaded: c.now()}
+	loaded := c.now()
+	if gen != c.generation.Load() {
+		loaded = time.Time{} // begun before a resubscription: due at once
+	}
+	c.entries[environmentID] = &entry{snap: snap, loaded: loaded}
 	return snap
 }
 
@@ -283,6 +291,7 @@ func (c *Cache) Invalidate(environmentID string, version int64) {
 func (c *Cache) DropAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.generation.Add(1)
 	for id, e := range c.entries {
 		// Entries are read unlocked: a copy marks this one as due.
 		c.entries[id] = &entry{snap: e.snap}

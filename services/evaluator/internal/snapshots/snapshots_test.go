@@ -310,3 +310,31 @@ func TestNewerRedisCopyIsTheBetterFallback(t *testing.T) {
 		t.Fatalf("fallback %v %v: want Redis's version %d over memory's %d", s, err, second, first.Version)
 	}
 }
+
+// TestLoadAcrossResubscriptionIsDue: a load that began before a resubscription (after
+// which messages may have been missed) and finished after it is not trusted for the
+// maximum age: the next request reloads.
+func TestLoadAcrossResubscriptionIsDue(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	src := &pausing{src: store, loaded: make(chan int64), proceed: make(chan struct{})}
+	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, err := cache.Get(ctx, env.ID)
+		done <- err
+	}()
+	<-src.loaded // read from PostgreSQL, not yet stored
+	cache.DropAll()
+	close(src.proceed)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Get(ctx, env.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := cache.Stats.MemoryHits.Load(); n != 0 {
+		t.Fatalf("%d memory hits: a load begun before the resubscription was trusted as fresh", n)
+	}
+}

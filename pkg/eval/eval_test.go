@@ -335,16 +335,28 @@ func TestBrokenFlagIsIsolated(t *testing.T) {
 	}
 }
 
+// allocs is testing.AllocsPerRun's count, the least of three measurements: it counts
+// every allocation of the process, so an allocation that another goroutine (the test
+// framework's, the runtime's) makes during one measurement must not fail the test. An
+// evaluation that allocates does so in every measurement.
+func allocs(f func()) float64 {
+	least := testing.AllocsPerRun(200, f)
+	for range 2 {
+		least = min(least, testing.AllocsPerRun(200, f))
+	}
+	return least
+}
+
 func TestSingleEvaluationDoesNotAllocate(t *testing.T) {
 	s, ctx := benchSnapshot(t, 1)
 	key := s.Keys()[0]
-	if n := testing.AllocsPerRun(200, func() { s.Evaluate(key, ctx) }); n != 0 {
+	if n := allocs(func() { s.Evaluate(key, ctx) }); n != 0 {
 		t.Errorf("Evaluate allocates %v times per call, want 0", n)
 	}
 	chain := compile(t,
 		boolFlag(t, "a", `{"enabled":true,"default":{"rollout":{"weights":{"on":100}}},"off_variant":"off"}`),
 		boolFlag(t, "b", `{"enabled":true,"default":{"variant":"on"},"off_variant":"off","prerequisites":[{"flag":"a","variant":"on"}]}`))
-	if n := testing.AllocsPerRun(200, func() { chain.Evaluate("b", ctx) }); n != 0 {
+	if n := allocs(func() { chain.Evaluate("b", ctx) }); n != 0 {
 		t.Errorf("Evaluate with prerequisites allocates %v times per call, want 0", n)
 	}
 	// 16 transitive prerequisites, each remembered once: all on the stack.
@@ -360,7 +372,7 @@ func TestSingleEvaluationDoesNotAllocate(t *testing.T) {
 	if r := wide.Evaluate("top", ctx); r.Reason != ReasonDefault {
 		t.Fatalf("got %+v", r)
 	}
-	if n := testing.AllocsPerRun(200, func() { wide.Evaluate("top", ctx) }); n != 0 {
+	if n := allocs(func() { wide.Evaluate("top", ctx) }); n != 0 {
 		t.Errorf("Evaluate with 16 transitive prerequisites allocates %v times per call, want 0", n)
 	}
 }

@@ -261,4 +261,9 @@ func BenchmarkLimits(b *testing.B) {
 	b.ReportMetric(float64(compileTime.Microseconds())/1000, "ms-compile")
 	b.ReportMetric(float64(evalTime.Microseconds())/1000, "ms-evalall")
 	b.ReportMetric(float64(answered), "flags-answered")
+	// The stated budget is a check, not only a report.
+	if both > 300<<20 || compileTime > 2*time.Second || evalTime > time.Second {
+		b.Fatalf("over budget: %.0f MiB decoded and compiled (300), compile %v (2 s), bulk evaluation %v (1 s)",
+			float64(both)/mib, compileTime, evalTime)
+	}
 }

@@ -192,3 +192,22 @@ func (v *ValidatingTransport) Count() int64 {
 	defer v.mu.Unlock()
 	return v.Checked
 }
+
+// SyncBuffer collects what a service under test writes (its log lines), safely for the
+// goroutines that write while the test reads.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,38 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
 )
-
-// syncBuffer collects the service's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestStartupFailsNamingTheBadVariable(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": "mysql://x", "REDIS_URL": "redis://127.0.0.1:1/0", "SNAPSHOT_MAX_AGE": "soon"}
@@ -64,7 +44,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	logs := &syncBuffer{}
+	logs := &testinfra.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, func(k string) string { return env[k] }, logs) }()
 

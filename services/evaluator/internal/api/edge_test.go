@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -103,7 +102,7 @@ func (p *panicCount) Inc() { p.mu.Lock(); p.n++; p.mu.Unlock() }
 // a problem+json 500 natively, OFREP's error shape on OFREP, each counted and logged
 // with its request id but without the credential.
 func TestPanicAnswers500(t *testing.T) {
-	var logs syncBuffer
+	var logs testinfra.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	var panics panicCount
 	srv := httptest.NewServer(api.New(log, panickingSnapshots{}, fixedKeys{}, nopCounter{},
@@ -132,23 +131,6 @@ func TestPanicAnswers500(t *testing.T) {
 	if strings.Contains(out, "secret-key-material") {
 		t.Errorf("the SDK key was logged:\n%s", out)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestClientAddress: c.RealIP, which failed authentications are counted by, believes

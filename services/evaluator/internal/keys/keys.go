@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/httpapi"
 	"github.com/switchyard/switchyard/pkg/secret"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
@@ -100,7 +101,7 @@ var (
 )
 
 // Authenticate returns the environment of key, for a request from client (its
-// address, as the HTTP layer trusts it).
+// address, as the HTTP layer trusts it; an IPv6 client counts by its /64).
 func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (string, error) {
 	if key == "" {
 		return "", errMissing
@@ -120,12 +121,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (s
 	// often is refused before it costs anything more. A key it has confirmed (even one
 	// due for a fresh lookup) is never held up by its neighbours behind one address.
 	if a.failures != nil && !confirmed {
+		// Normalised here, on the path that needs it, not for every request.
+		client = httpapi.ClientKey(client)
 		if blocked, wait := a.failures.Blocked(ctx, client); blocked {
 			return "", domain.RateLimited("too many failed authentications from this address", wait)
 		}
 	}
 	env, err := a.authenticate(ctx, key, digest, e, now)
 	if domain.ErrorCode(err) == domain.CodeUnauthorized && a.failures != nil {
+		if confirmed { // not normalised above
+			client = httpapi.ClientKey(client)
+		}
 		a.failures.Allow(ctx, client)
 	}
 	return env, err

@@ -240,21 +240,29 @@ func (f *failing) LoadSnapshot(ctx context.Context, env string, minVersion int64
 	return f.Source.LoadSnapshot(ctx, env, minVersion)
 }
 
+// withFailingSource seeds one flag and returns a cache over a source that can be made
+// to fail, with the flag's first snapshot already loaded.
+func withFailingSource(t *testing.T) (*fixture.Env, *postgres.Store, *redis.Client, *failing, *snapshots.Cache, *eval.Snapshot) {
+	t.Helper()
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	src := &failing{Source: store}
+	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	first, err := cache.Get(context.Background(), env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, store, rdb, src, cache, first
+}
+
 // TestInvalidatedSnapshotIsTheFallback: an invalidation (or a resubscription) that
 // arrives just before PostgreSQL goes down must not leave the environment with nothing
 // to serve: the older snapshot is served, stale and counted, until a store answers.
 func TestInvalidatedSnapshotIsTheFallback(t *testing.T) {
 	for _, how := range []string{"invalidation", "resubscription"} {
 		t.Run(how, func(t *testing.T) {
-			env, store, rdb := setup(t)
-			env.Flag(fixture.Bool("f", fixture.On()))
-			src := &failing{Source: store}
-			cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+			env, _, rdb, src, cache, first := withFailingSource(t)
 			ctx := context.Background()
-			first, err := cache.Get(ctx, env.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
 			next := env.SetConfig("f", fixture.Off())
 			if err := env.Publish(rdb, next); err != nil { // the fence drops Redis's copy
 				t.Fatal(err)
@@ -285,15 +293,8 @@ func TestInvalidatedSnapshotIsTheFallback(t *testing.T) {
 // and PostgreSQL is down: Redis's N+1, though not servable while PostgreSQL answers, is
 // a better fallback than memory's N.
 func TestNewerRedisCopyIsTheBetterFallback(t *testing.T) {
-	env, store, rdb := setup(t)
-	env.Flag(fixture.Bool("f", fixture.On()))
-	src := &failing{Source: store}
-	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb, snapshots.Options{MaxAge: time.Hour, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	env, store, rdb, src, cache, first := withFailingSource(t)
 	ctx := context.Background()
-	first, err := cache.Get(ctx, env.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	second := env.SetConfig("f", fixture.Off())
 	ds, err := store.LoadSnapshot(ctx, env.ID, second)
 	if err != nil {

@@ -153,6 +153,9 @@ func TestPostgresDown(t *testing.T) {
 	}
 
 	pg.Start()
+	// The fixture's pooled connections died with the server: let them go.
+	env.DB.SetMaxIdleConns(0)
+	env.DB.SetMaxIdleConns(2)
 	rdb := client(redisURL)
 	defer rdb.Close()
 	v := env.SetConfig("f", fixture.Off())

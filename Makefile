@@ -1,7 +1,9 @@
 # Switchyard: the two commands of the README, and their parts.
 SHELL := /bin/bash
 GO ?= go
-MODULES := pkg services/admin services/evaluator migrations deployments
+# Every module of go.work: the engine (pkg), shared server code (pkg/platform), test
+# kits (pkg/testinfra), the two services, migrations, deployments and the tools.
+MODULES := $(patsubst ./%,%,$(shell scripts/gen-go-work -list))
 PACKAGES := $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
 .PHONY: test lint unit bench chaos run fuzz work
@@ -14,7 +16,7 @@ test: lint unit
 ## lint: gofmt check, and go vet inside each module with GOWORK=off, which also proves
 ## each module builds on its own through its replace lines
 lint:
-	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(MODULES) | sort -u); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do echo "go vet ($$m, GOWORK=off)"; (cd $$m && GOWORK=off $(GO) vet ./...) || exit 1; done
 
 ## unit: every module's tests with the race detector, against real servers

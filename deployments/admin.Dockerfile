@@ -7,10 +7,13 @@ WORKDIR /src
 # Module files first, so dependency downloads are cached apart from source changes.
 COPY go.work go.work.sum ./
 COPY pkg/go.mod pkg/go.sum pkg/
+COPY pkg/platform/go.mod pkg/platform/go.sum pkg/platform/
+COPY pkg/testinfra/go.mod pkg/testinfra/go.sum pkg/testinfra/
 COPY migrations/go.mod migrations/
 COPY services/admin/go.mod services/admin/go.sum services/admin/
 COPY services/evaluator/go.mod services/evaluator/go.sum services/evaluator/
 COPY deployments/go.mod deployments/go.sum deployments/
+COPY tools/go.mod tools/go.sum tools/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/admin ./services/admin/cmd/admin

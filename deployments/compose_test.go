@@ -218,14 +218,23 @@ func TestDockerfiles(t *testing.T) {
 			if !strings.Contains(final, "distroless/static") || !regexp.MustCompile(`(?m)^USER nonroot`).MatchString(final) {
 				t.Error("the final stage must be a small static base run as a non-root user")
 			}
+			copied := map[string]bool{}
 			for _, m := range regexp.MustCompile(`(?m)^COPY (?:--\S+ )?(.+) \S+$`).FindAllStringSubmatch(text, -1) {
 				for _, src := range strings.Fields(m[1]) {
 					if strings.HasPrefix(m[0], "COPY --from") || src == "." {
 						continue
 					}
+					copied[src] = true
 					if _, err := os.Stat(filepath.Join(root(t), src)); err != nil {
 						t.Errorf("COPY %s: not in the repository", src)
 					}
+				}
+			}
+			// go mod download runs in workspace mode before the sources are copied: it
+			// needs the go.mod of every module go.work uses.
+			for _, dir := range workspaceModules(t) {
+				if mod := filepath.ToSlash(filepath.Join(dir, "go.mod")); !copied[mod] {
+					t.Errorf("%s is in go.work but not copied before go mod download", mod)
 				}
 			}
 			// The image listens for the API and for operations where it says it does.
@@ -261,4 +270,21 @@ func mustAtoi(t *testing.T, s string) uint32 {
 		n = n*10 + uint32(c-'0')
 	}
 	return n
+}
+
+// workspaceModules lists the module folders go.work uses, relative to the root.
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root(t), "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*\./(\S+)\s*$`).FindAllStringSubmatch(string(raw), -1) {
+		dirs = append(dirs, m[1])
+	}
+	if len(dirs) < 5 {
+		t.Fatalf("go.work lists %d modules: %v", len(dirs), dirs)
+	}
+	return dirs
 }

@@ -49,6 +49,17 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// Invalid returns the error of bad input: "invalid " + what ("request body", "query",
+// "context", "flag"), naming each field at fault and what is wrong with it.
+func Invalid(what string, fields ...FieldError) *Error {
+	return &Error{Code: CodeInvalid, Message: "invalid " + what, Fields: fields}
+}
+
+// InvalidField is Invalid with one field.
+func InvalidField(what, field, message string) *Error {
+	return Invalid(what, FieldError{Field: field, Message: message})
+}
+
 // Wrap returns an Error of the given code whose cause is err.
 func Wrap(code Code, err error, message string) *Error {
 	return &Error{Code: code, Message: message, Err: err}

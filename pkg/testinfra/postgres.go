@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -135,4 +137,37 @@ func (p *Postgres) Stop() {
 		<-done
 	}
 	p.cmd = nil
+}
+
+// Migrate copies the schema of the test run's template database (see MigratedDB) into
+// this server's "switchyard" database, with pg_dump and psql.
+func (p *Postgres) Migrate() {
+	p.t.Helper()
+	template := required(p.t, "SWITCHYARD_TEST_TEMPLATE")
+	base := required(p.t, "SWITCHYARD_TEST_DATABASE_URL")
+	u, err := neturl.Parse(base)
+	if err != nil {
+		p.t.Fatalf("SWITCHYARD_TEST_DATABASE_URL: %v", err)
+	}
+	u.Path = "/" + template
+	dump := exec.Command(filepath.Join(p.bin, "pg_dump"), "--no-owner", "--no-privileges", u.String())
+	load := exec.Command(filepath.Join(p.bin, "psql"), "-q", "-v", "ON_ERROR_STOP=1", p.URL())
+	pipe, err := dump.StdoutPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	load.Stdin = pipe
+	var dumpErr, loadOut strings.Builder
+	dump.Stderr = &dumpErr
+	load.Stdout, load.Stderr = &loadOut, &loadOut
+	if err := dump.Start(); err != nil {
+		p.t.Fatalf("pg_dump: %v", err)
+	}
+	if err := load.Run(); err != nil {
+		_ = dump.Wait()
+		p.t.Fatalf("load the schema: %v\n%s", err, loadOut.String())
+	}
+	if err := dump.Wait(); err != nil {
+		p.t.Fatalf("pg_dump: %v\n%s", err, dumpErr.String())
+	}
 }

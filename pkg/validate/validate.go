@@ -164,7 +164,7 @@ func (p *problems) err(what string) error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return &domain.Error{Code: domain.CodeInvalid, Message: "invalid " + what, Fields: p.list}
+	return domain.Invalid(what, p.list...)
 }
 
 func join(prefix, field string) string {

@@ -27,12 +27,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/healthcheck"
-	"github.com/switchyard/switchyard/pkg/httpapi"
-	"github.com/switchyard/switchyard/pkg/logging"
-	"github.com/switchyard/switchyard/pkg/metrics"
-	"github.com/switchyard/switchyard/pkg/ratelimit"
-	"github.com/switchyard/switchyard/pkg/redisconn"
+	"github.com/switchyard/switchyard/pkg/platform/healthcheck"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/logging"
+	"github.com/switchyard/switchyard/pkg/platform/metrics"
+	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
+	"github.com/switchyard/switchyard/pkg/platform/redisconn"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/config"

@@ -14,7 +14,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 

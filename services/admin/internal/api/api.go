@@ -16,8 +16,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
-	"github.com/switchyard/switchyard/pkg/openapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/openapi"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )

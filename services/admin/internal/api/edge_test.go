@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/platform/envconfig"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )

@@ -12,9 +12,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/metrics"
-	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
-	"github.com/switchyard/switchyard/pkg/ratelimit"
+	"github.com/switchyard/switchyard/pkg/platform/metrics"
+	"github.com/switchyard/switchyard/pkg/platform/openapi/openapitest"
+	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"

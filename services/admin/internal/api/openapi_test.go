@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/platform/metrics"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
 )
 

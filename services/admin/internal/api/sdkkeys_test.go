@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/secret"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 )
 
 func TestSDKKeys(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/ratelimit"
+	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 )
 

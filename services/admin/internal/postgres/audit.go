@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 // Audit lists audit entries matching the filter, newest first.

@@ -12,12 +12,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +25,7 @@ import (
 
 	"github.com/switchyard/switchyard/migrations"
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/pgerr"
 )
 
 // Store is the admin service's PostgreSQL storage.
@@ -152,49 +150,5 @@ func retryable(err error) bool {
 	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
 }
 
-// translate turns driver errors into domain errors; domain errors pass unchanged.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	var de *domain.Error
-	if errors.As(err, &de) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return domain.Wrap(domain.CodeNotFound, err, "not found")
-	}
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		switch pg.Code {
-		case "23505":
-			return domain.Wrap(domain.CodeConflict, err, "already exists")
-		case "23503":
-			return domain.Wrap(domain.CodeConflict, err, "refers to something that does not exist")
-		case "40001", "40P01":
-			return domain.Wrap(domain.CodeConflict, err, "a concurrent change won; retry")
-		case "57P01", "57P02", "57P03", "53300":
-			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
-		}
-		switch pg.Code { // connection exceptions; not 08P01, a protocol violation (a bug)
-		case "08000", "08001", "08003", "08004", "08006":
-			return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
-		}
-		return err
-	}
-	// A server that died mid-statement shows as a closed connection or a cut stream,
-	// not as an error code: that is a 503 too, never a 500.
-	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
-	}
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) {
-		return domain.Wrap(domain.CodeUnavailable, err, "database unavailable")
-	}
-	return err
-}
+// translate maps driver errors to the application's codes (see pgerr.Translate).
+func translate(err error) error { return pgerr.Translate(err) }

@@ -7,7 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 )
 
 // Outbox retry backoff: doubling from the first delay up to the cap. The cap is short

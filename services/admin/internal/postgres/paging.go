@@ -4,7 +4,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 // pageByKey pages q by its key column: rows after the cursor's key, one more than the

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/secret"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 )
 
 type sdkKeyRow struct {

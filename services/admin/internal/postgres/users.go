@@ -10,7 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 type userRow struct {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 )
 
 func TestStartupFailsNamingTheBadVariable(t *testing.T) {
@@ -32,7 +32,7 @@ func TestStartupFailsNamingTheBadVariable(t *testing.T) {
 // flush reach PostgreSQL before run returns. Before that, the operations listener
 // serves the metrics and profiles the public port does not; it stops too.
 func TestGracefulShutdown(t *testing.T) {
-	dbURL := testinfra.PostgresDB(t)
+	dbURL := testinfra.MigratedDB(t)
 	fx := fixture.New(t, dbURL)
 	fx.Flag(fixture.Bool("new-checkout", fixture.On()))
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testinfra.FreePort(t)))

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/metrics"
+	"github.com/switchyard/switchyard/pkg/platform/metrics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
 )

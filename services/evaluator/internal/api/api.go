@@ -22,8 +22,8 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/httpapi"
-	"github.com/switchyard/switchyard/pkg/openapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/openapi"
 )
 
 //go:embed openapi.yaml

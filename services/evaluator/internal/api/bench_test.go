@@ -9,7 +9,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 )
 
 // BenchmarkHandler measures the full HTTP handler (middleware, key check, snapshot

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/switchyard/switchyard/pkg/envconfig"
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/platform/envconfig"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
 )

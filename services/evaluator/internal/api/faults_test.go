@@ -14,9 +14,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 )
 
 // stream evaluates a flag from several goroutines until stopped, counting failures:
@@ -136,6 +136,7 @@ func TestRedisDown(t *testing.T) {
 // served.
 func TestPostgresDown(t *testing.T) {
 	pg := testinfra.StartPostgres(t)
+	pg.Migrate()
 	env := fixture.New(t, pg.URL())
 	redisURL := testinfra.RedisURL(t)
 	h := startEvaluator(t, env, pg.URL(), redisURL, options{maxAge: 200 * time.Millisecond, keyTTL: 200 * time.Millisecond})
@@ -170,6 +171,7 @@ func TestPostgresDown(t *testing.T) {
 // counted as stale.
 func TestBothDown(t *testing.T) {
 	pg := testinfra.StartPostgres(t)
+	pg.Migrate()
 	srv := testinfra.StartRedis(t)
 	env := fixture.New(t, pg.URL())
 	h := startEvaluator(t, env, pg.URL(), srv.URL(), options{maxAge: 100 * time.Millisecond, keyTTL: 100 * time.Millisecond})

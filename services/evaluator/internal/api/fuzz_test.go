@@ -12,8 +12,8 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
 )
 
 // memorySnapshots serves one compiled snapshot, with no store behind it.

@@ -12,15 +12,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/metrics"
-	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
-	"github.com/switchyard/switchyard/pkg/ratelimit"
-	"github.com/switchyard/switchyard/pkg/rediscache"
-	"github.com/switchyard/switchyard/pkg/redisconn"
+	"github.com/switchyard/switchyard/pkg/platform/metrics"
+	"github.com/switchyard/switchyard/pkg/platform/openapi/openapitest"
+	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
@@ -133,7 +133,7 @@ func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {
 }
 
 // newDB returns a fresh database on the shared test server.
-func newDB(t testing.TB) string { return testinfra.PostgresDB(t) }
+func newDB(t testing.TB) string { return testinfra.MigratedDB(t) }
 
 // validate checks responses against the OpenAPI document.
 func validate(t testing.TB) func(*http.Request, testinfra.Response) error {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 // OFREP 0.3.0: https://github.com/open-feature/protocol (service/openapi.yaml).

@@ -11,7 +11,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 )
 
 // TestOpenFeatureSDK drives the evaluator through the official OpenFeature Go SDK and

@@ -6,8 +6,8 @@ import (
 	"net"
 	"time"
 
-	"github.com/switchyard/switchyard/pkg/envconfig"
-	"github.com/switchyard/switchyard/pkg/redisconn"
+	"github.com/switchyard/switchyard/pkg/platform/envconfig"
+	"github.com/switchyard/switchyard/pkg/platform/redisconn"
 )
 
 // Config is the evaluator's configuration. Each field documents its variable.

@@ -26,8 +26,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/httpapi"
-	"github.com/switchyard/switchyard/pkg/secret"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 

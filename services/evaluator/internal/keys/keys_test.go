@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/secret"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 

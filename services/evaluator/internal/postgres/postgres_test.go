@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
@@ -15,7 +15,7 @@ import (
 // version announced, and keys it does not know yet are found on the primary.
 func TestReadReplica(t *testing.T) {
 	ctx := context.Background()
-	primaryURL := testinfra.PostgresDB(t)
+	primaryURL := testinfra.MigratedDB(t)
 	env := fixture.New(t, primaryURL)
 	old := env.Flag(fixture.Bool("f", fixture.On()))
 	env.DB.SetMaxIdleConns(0) // the clone ends other connections; hold none

@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
 )

@@ -30,7 +30,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 )
 
 // Source loads snapshots from the database; minVersion is the newest version announced

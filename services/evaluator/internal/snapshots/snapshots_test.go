@@ -14,9 +14,9 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/rediscache"
+	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 	"github.com/switchyard/switchyard/pkg/testinfra"
-	"github.com/switchyard/switchyard/services/evaluator/internal/fixture"
+	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
 )
@@ -41,7 +41,7 @@ func (p *pausing) LoadSnapshot(ctx context.Context, env string, minVersion int64
 
 func setup(t testing.TB) (*fixture.Env, *postgres.Store, *redis.Client) {
 	t.Helper()
-	url := testinfra.PostgresDB(t)
+	url := testinfra.MigratedDB(t)
 	env := fixture.New(t, url)
 	store, err := postgres.Open(url, "", 4)
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/switchyard/switchyard/pkg/envconfig"
+	"github.com/switchyard/switchyard/pkg/platform/envconfig"
 )
 
 // TestIPExtractor: X-Forwarded-For is believed only from a trusted peer, and then the

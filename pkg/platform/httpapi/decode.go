@@ -54,7 +54,7 @@ func DecodeBytes(body []byte, v any) error {
 	check(reflect.TypeOf(v), doc, "", &fields)
 	fields = append(fields, jsonTextProblems(body)...)
 	if len(fields) > 0 {
-		return &domain.Error{Code: domain.CodeInvalid, Message: "invalid request body", Fields: fields}
+		return domain.Invalid("request body", fields...)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return decodeError(err)
@@ -208,8 +208,7 @@ func jsonKind(v any) string {
 }
 
 func invalid(field, message string) error {
-	return &domain.Error{Code: domain.CodeInvalid, Message: "invalid request body",
-		Fields: []domain.FieldError{{Field: field, Message: message}}}
+	return domain.InvalidField("request body", field, message)
 }
 
 func decodeError(err error) error {
@@ -306,7 +305,7 @@ func (q *Query) Err() error {
 	if len(q.Fields) == 0 {
 		return nil
 	}
-	return &domain.Error{Code: domain.CodeInvalid, Message: "invalid query", Fields: q.Fields}
+	return domain.Invalid("query", q.Fields...)
 }
 
 // PageOf reads the limit and cursor query parameters.
@@ -333,8 +332,7 @@ func DecodeCursor(cursor string) (string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil || len(b) == 0 || textProblem(string(b)) != "" {
-		return "", &domain.Error{Code: domain.CodeInvalid, Message: "invalid query",
-			Fields: []domain.FieldError{{Field: "cursor", Message: "is not a cursor this API returned"}}}
+		return "", domain.InvalidField("query", "cursor", "is not a cursor this API returned")
 	}
 	return string(b), nil
 }

@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/switchyard/switchyard/pkg/openapi"
-	"github.com/switchyard/switchyard/pkg/openapi/openapitest"
+	"github.com/switchyard/switchyard/pkg/platform/openapi"
+	"github.com/switchyard/switchyard/pkg/platform/openapi/openapitest"
 )
 
 const doc = `

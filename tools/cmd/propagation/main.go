@@ -16,7 +16,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/adminclient"
 )
 
 func main() {

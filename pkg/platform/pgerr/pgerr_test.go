@@ -1,4 +1,4 @@
-package postgres
+package pgerr
 
 import (
 	"context"
@@ -35,11 +35,11 @@ func TestTranslate(t *testing.T) {
 		{"protocol violation, a bug", &pgconn.PgError{Code: "08P01"}, domain.CodeInternal},
 		{"other", errors.New("boom"), domain.CodeInternal},
 	} {
-		if got := domain.ErrorCode(translate(c.err)); got != c.want {
+		if got := domain.ErrorCode(Translate(c.err)); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
 	}
-	if err := translate(context.Canceled); !errors.Is(err, context.Canceled) {
+	if err := Translate(context.Canceled); !errors.Is(err, context.Canceled) {
 		t.Errorf("canceled: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/adminclient"
 )
 
 const (

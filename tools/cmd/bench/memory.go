@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/adminclient"
 )
 
 // rss returns a process's resident set size in bytes, from /proc.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/redisconn"
+	"github.com/switchyard/switchyard/pkg/platform/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 

@@ -35,7 +35,7 @@ func RejectBadText() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if fields := requestTextProblems(c); len(fields) > 0 {
-				return &domain.Error{Code: domain.CodeInvalid, Message: "invalid request", Fields: fields}
+				return domain.Invalid("request", fields...)
 			}
 			return next(c)
 		}
@@ -185,7 +185,7 @@ func jsonTextProblems(body []byte) []domain.FieldError {
 // (OFREP) call it themselves.
 func CheckJSONText(body []byte) error {
 	if fields := jsonTextProblems(body); len(fields) > 0 {
-		return &domain.Error{Code: domain.CodeInvalid, Message: "invalid request body", Fields: fields}
+		return domain.Invalid("request body", fields...)
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/adminclient"
 )
 
 const (

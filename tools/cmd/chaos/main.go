@@ -31,7 +31,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchyard/switchyard/services/evaluator/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/adminclient"
 )
 
 type options struct {

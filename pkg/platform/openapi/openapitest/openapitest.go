@@ -15,7 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/switchyard/switchyard/pkg/openapi"
+	"github.com/switchyard/switchyard/pkg/platform/openapi"
 )
 
 // Validator checks responses against the document.

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -223,5 +224,63 @@ func TestAttributes(t *testing.T) {
 	}
 	if matches(t, domain.Condition{Attribute: "key", Operator: domain.OpNeq, Values: []any{"x"}}, noKey) {
 		t.Error("neq on a missing targeting key must not match")
+	}
+}
+
+// TestOperatorTable: every operator of domain's table compiles to an opcode of its own
+// (a negated one to the opcode of the operator it negates), and the engine re-checks
+// only what compiling needs: counts validation refuses but the engine can evaluate
+// still compile, while values it cannot compile break the flag.
+func TestOperatorTable(t *testing.T) {
+	seen := map[opcode]domain.Operator{}
+	for _, o := range domain.Operators {
+		s, _ := o.Spec()
+		if s.Negates != "" {
+			continue
+		}
+		op, ok := opcodes[o]
+		if !ok {
+			t.Fatalf("%s has no opcode", o)
+		}
+		if other, dup := seen[op]; dup {
+			t.Errorf("%s and %s share opcode %d", o, other, op)
+		}
+		seen[op] = o
+	}
+	compiles := func(c domain.Condition) []error {
+		return Compile(domain.Snapshot{Flags: []domain.FlagConfig{{
+			Flag: domain.Flag{Key: "f", Kind: domain.KindBoolean, Variants: domain.BooleanVariants()},
+			Config: domain.Config{Enabled: true, OffVariant: "off", Default: domain.Serve{Variant: "off"},
+				Rules: []domain.Rule{{ID: "r", Conditions: []domain.Condition{c}, Serve: domain.Serve{Variant: "on"}}}},
+		}}}).Problems()
+	}
+	for _, c := range []domain.Condition{
+		{Attribute: "a", Operator: domain.OpEq, Values: []any{"x", "y"}},
+		{Attribute: "a", Operator: domain.OpExists, Values: []any{"x"}},
+		{Attribute: "a", Operator: domain.OpStartsWith, Values: []any{""}},
+	} {
+		if p := compiles(c); len(p) > 0 {
+			t.Errorf("%s %v: %v", c.Operator, c.Values, p)
+		}
+	}
+	for _, tt := range []struct {
+		c    domain.Condition
+		want string
+	}{
+		{domain.Condition{Attribute: "a", Operator: "like", Values: []any{"x"}}, `unknown operator "like"`},
+		{domain.Condition{Operator: domain.OpEq, Values: []any{"x"}}, "empty attribute"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpIn}, "in needs values"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpGt, Values: []any{1.0, 2.0}}, "gt takes one value, got 2"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpMatches, Values: []any{1.0}}, "matches takes a string"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpNotIn, Values: []any{[]any{}}}, "not_in takes strings, numbers and booleans"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpContains, Values: []any{1.0}}, "contains takes strings"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpLte, Values: []any{"1"}}, "lte takes a number"},
+		{domain.Condition{Attribute: "a", Operator: domain.OpSemverGt, Values: []any{"1.x"}}, `"1.x" is not a semantic version`},
+		{domain.Condition{Attribute: "a", Operator: domain.OpBefore, Values: []any{"2026-01-31"}}, "parsing time"},
+	} {
+		p := compiles(tt.c)
+		if len(p) != 1 || !strings.Contains(p[0].Error(), tt.want) {
+			t.Errorf("%s %v: problems %v, want one saying %q", tt.c.Operator, tt.c.Values, p, tt.want)
+		}
 	}
 }

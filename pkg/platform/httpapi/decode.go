@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -244,101 +242,4 @@ func jsonType(kind string) string {
 		return "an object"
 	}
 	return "another type"
-}
-
-// Query collects the problems of a request's query parameters, to report them all at
-// once.
-type Query struct {
-	c      echo.Context
-	Fields []domain.FieldError
-}
-
-// NewQuery reads the query parameters of c.
-func NewQuery(c echo.Context) *Query { return &Query{c: c} }
-
-// Page reads limit and cursor. The cursor is checked here, so that one not made by
-// EncodeCursor never reaches a store.
-func (q *Query) Page() domain.Page {
-	p := domain.Page{Limit: domain.DefaultPageLimit, Cursor: q.c.QueryParam("cursor")}
-	if _, err := DecodeCursor(p.Cursor); err != nil {
-		q.Fields = append(q.Fields, domain.ErrorFields(err)...)
-		p.Cursor = ""
-	}
-	if s := q.c.QueryParam("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > domain.MaxPageLimit {
-			q.Fields = append(q.Fields, domain.FieldError{Field: "limit", Message: fmt.Sprintf("must be a whole number from 1 to %d", domain.MaxPageLimit)})
-			return p
-		}
-		p.Limit = n
-	}
-	return p
-}
-
-// Time reads an RFC 3339 time; zero when absent.
-func (q *Query) Time(name string) time.Time {
-	s := q.c.QueryParam(name)
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		q.Fields = append(q.Fields, domain.FieldError{Field: name, Message: "must be an RFC 3339 time such as 2026-01-31T09:00:00Z"})
-	}
-	return t
-}
-
-// Bool reads true or false; false when absent.
-func (q *Query) Bool(name string) bool {
-	switch q.c.QueryParam(name) {
-	case "", "false":
-		return false
-	case "true":
-		return true
-	}
-	q.Fields = append(q.Fields, domain.FieldError{Field: name, Message: "must be true or false"})
-	return false
-}
-
-// Err returns the problems found, or nil.
-func (q *Query) Err() error {
-	if len(q.Fields) == 0 {
-		return nil
-	}
-	return domain.Invalid("query", q.Fields...)
-}
-
-// PageOf reads the limit and cursor query parameters.
-func PageOf(c echo.Context) (domain.Page, error) {
-	q := NewQuery(c)
-	p := q.Page()
-	return p, q.Err()
-}
-
-// EncodeCursor and DecodeCursor make opaque page cursors from a position.
-func EncodeCursor(position string) string {
-	if position == "" {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(position))
-}
-
-// DecodeCursor reverses EncodeCursor; a cursor that was not made by it is invalid.
-// Positions are keys and ids, so one that is not text (AA decodes to a NUL) was not
-// made by it either, and must not reach a query.
-func DecodeCursor(cursor string) (string, error) {
-	if cursor == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || len(b) == 0 || textProblem(string(b)) != "" {
-		return "", domain.InvalidField("query", "cursor", "is not a cursor this API returned")
-	}
-	return string(b), nil
-}
-
-// List is the shape of every paged list.
-type List[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
 }

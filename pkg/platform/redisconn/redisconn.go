@@ -10,6 +10,7 @@
 package redisconn
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -86,3 +87,9 @@ func redact(url string) string {
 	}
 	return url
 }
+
+// Pinger is a client as a readiness check (server.Checker).
+type Pinger struct{ Client redis.UniversalClient }
+
+// Ping checks that Redis answers.
+func (p Pinger) Ping(ctx context.Context) error { return p.Client.Ping(ctx).Err() }

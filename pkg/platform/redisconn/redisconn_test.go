@@ -1,10 +1,14 @@
 package redisconn
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 
 func TestOpen(t *testing.T) {
@@ -29,5 +33,26 @@ func TestOpen(t *testing.T) {
 	_, err = Open("redis-sentinel://user:s3cret@h:1", o)
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("errors must not show the password: %v", err)
+	}
+}
+
+// TestPinger: the readiness check fails while Redis does not answer, and passes once
+// it does.
+func TestPinger(t *testing.T) {
+	dead, err := Open("redis://127.0.0.1:1/0", Options{Dial: 100 * time.Millisecond, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if err := (Pinger{dead}).Ping(context.Background()); err == nil {
+		t.Error("a Redis that is not there answered")
+	}
+	live, err := Open(testinfra.RedisURL(t), Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if err := (Pinger{live}).Ping(context.Background()); err != nil {
+		t.Errorf("the test Redis did not answer: %v", err)
 	}
 }

@@ -1,27 +1,22 @@
 package api_test
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/platform/metrics"
 	"github.com/switchyard/switchyard/pkg/platform/openapi/openapitest"
-	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
-	"github.com/switchyard/switchyard/pkg/platform/rediscache"
-	"github.com/switchyard/switchyard/pkg/platform/redisconn"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
-	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/app"
+	"github.com/switchyard/switchyard/services/evaluator/internal/config"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
 )
@@ -66,61 +61,31 @@ func newHarness(t testing.TB, dbURL, redisURL string, opt options) *harness {
 func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt options) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelError}))
-	store, err := postgres.Open(dbURL, "", 10)
+	cfg, err := config.Load(func(k string) string { return map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL}[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := redisconn.Options{Dial: 100 * time.Millisecond, Read: 100 * time.Millisecond, Write: 100 * time.Millisecond, MaxRetries: -1}
-	rdb, err := redisconn.Open(redisURL, ro)
+	cfg.SnapshotMaxAge, cfg.KeyCacheTTL = opt.maxAge, opt.keyTTL
+	cfg.DBTimeout = time.Second
+	cfg.AnalyticsMax = 10_000
+	cfg.AnalyticsFlush = time.Hour // the tests flush by hand
+	cfg.MaxBodyBytes = 64 << 10
+	// The environment's own scope: tests share one Redis, and all come from 127.0.0.1.
+	cfg.AuthFailuresPerAddress, cfg.AuthFailureScope = opt.authFailures, "authfail-"+env.ID
+	a, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro.Read = -1
-	sub, err := redisconn.Open(redisURL, ro)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache := snapshots.New(log, store, rdb, snapshots.Options{MaxAge: opt.maxAge, RedisTimeout: 100 * time.Millisecond, LoadTimeout: time.Second})
-	var failures keys.Limiter
-	if opt.authFailures > 0 {
-		failures = ratelimit.New(rdb, "authfail-"+env.ID, ratelimit.Options{Limit: opt.authFailures, Window: time.Minute})
-	}
-	auth := keys.New(store, opt.keyTTL, time.Second, failures)
-	counter := analytics.New(log, 10_000)
-	l := snapshots.NewListener(log, sub)
-	l.OnInvalidation = func(inv rediscache.Invalidation) {
-		cache.Invalidate(inv.EnvironmentID, inv.Version)
-		auth.DropEnvironment(inv.EnvironmentID)
-	}
-	l.OnResubscribe = func() {
-		cache.DropAll()
-		auth.DropAll()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); l.Run(ctx) }()
-	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "evaluator")
-	h := api.New(log, cache, auth, counter, api.Options{MaxBodyBytes: 64 << 10,
-		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
-		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
 		srv.Close()
-		cancel()
-		wg.Wait()
-		sub.Close()
-		rdb.Close()
-		store.Close()
+		a.Close()
 	})
-	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key, Check: validate(t)}, t: t, env: env, store: store, rdb: rdb, cache: cache, listener: l, counter: counter, handler: h, srv: srv}
-	testinfra.Eventually(t, 5*time.Second, "the invalidation subscription", l.Connected)
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key, Check: validate(t)}, t: t, env: env,
+		store: a.Store, rdb: a.Redis, cache: a.Cache, listener: a.Listener, counter: a.Counter, handler: a.Handler, srv: srv}
+	testinfra.Eventually(t, 5*time.Second, "the invalidation subscription", a.Listener.Connected)
 	return hs
 }
-
-type pinger struct{ rdb redis.UniversalClient }
-
-func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
 
 // ofrep evaluates one flag through OFREP and returns its value.
 func (h *harness) ofrep(flag string, ctx map[string]any) (int, any) {

@@ -2,10 +2,14 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -156,4 +160,59 @@ func etagMatches(header, tag string) bool {
 		}
 	}
 	return false
+}
+
+// ofrepErrors answers errors on /ofrep paths in OFREP's shape, and hands all others
+// to problem (problem+json).
+func (a *API) ofrepErrors(problem echo.HTTPErrorHandler) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if !strings.HasPrefix(c.Request().URL.Path, "/ofrep/") || c.Response().Committed {
+			problem(err, c)
+			return
+		}
+		status := httpapi.Status(err)
+		code := "GENERAL"
+		if status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge {
+			code = "PARSE_ERROR"
+		}
+		detail := domain.ErrorMessage(err)
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			detail = http.StatusText(he.Code)
+		}
+		// OFREP's error has no field list: the fields go into the details.
+		for i, f := range domain.ErrorFields(err) {
+			sep := "; "
+			if i == 0 {
+				sep = ": "
+			}
+			detail += sep + f.Field + " " + f.Message
+		}
+		if status >= 500 {
+			a.log.ErrorContext(c.Request().Context(), "ofrep request failed", "error", err.Error(), "request_id", httpapi.RequestIDOf(c))
+		}
+		if secs := domain.RetryAfter(err); secs > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		_ = c.JSON(status, ofrepError{Key: ofrepKey(c), ErrorCode: code, ErrorDetails: detail})
+	}
+}
+
+// etag derives the bulk answer's entity tag from the environment, its version and the
+// context: the answer changes only when one of them does.
+func etag(environmentID string, version int64, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(environmentID))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatInt(version, 10)))
+	h.Write([]byte{0})
+	h.Write(body)
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// canonical re-encodes a decoded JSON value with sorted keys, so equal contexts give
+// equal tags however their members were ordered.
+func canonical(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }

@@ -37,15 +37,20 @@ type Config struct {
 	DBTimeout      time.Duration // DB_TIMEOUT, default 2s: deadline of a snapshot load from PostgreSQL
 	KeyCacheTTL    time.Duration // SDK_KEY_CACHE_TTL, default 30s: how long an SDK key lookup is reused
 	// AUTH_FAILURES_PER_ADDRESS, default 30: failed SDK-key authentications per client
-	// address per minute, counted in Redis across replicas, then 429
+	// address per minute, counted in Redis across replicas, then 429. Zero, which the
+	// variable cannot be, counts none.
 	AuthFailuresPerAddress int
-	AnalyticsFlush         time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
-	AnalyticsMax           int           // ANALYTICS_MAX_SERIES, default 100000: counters kept between flushes
-	ShutdownTimeout        time.Duration // SHUTDOWN_TIMEOUT, default 15s
-	DBMaxConns             int           // DB_MAX_CONNS, default 10
-	MaxBodyBytes           int64         // MAX_BODY_BYTES, default 256 KiB
-	LogLevel               string        // LOG_LEVEL, default info
-	LogFormat              string        // LOG_FORMAT, default json
+	// AuthFailureScope names those counts in Redis: replicas that share it share the
+	// limit. Not an environment variable: it is "sdk-authfail", and tests give each of
+	// their evaluators (or sets of replicas) a scope of its own.
+	AuthFailureScope string
+	AnalyticsFlush   time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
+	AnalyticsMax     int           // ANALYTICS_MAX_SERIES, default 100000: counters kept between flushes
+	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 15s
+	DBMaxConns       int           // DB_MAX_CONNS, default 10
+	MaxBodyBytes     int64         // MAX_BODY_BYTES, default 256 KiB
+	LogLevel         string        // LOG_LEVEL, default info
+	LogFormat        string        // LOG_FORMAT, default json
 }
 
 // Load reads the configuration through getenv and reports every bad variable at once.
@@ -61,6 +66,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DBTimeout:              r.Duration("DB_TIMEOUT", 2*time.Second),
 		KeyCacheTTL:            r.Duration("SDK_KEY_CACHE_TTL", 30*time.Second),
 		AuthFailuresPerAddress: int(r.Int("AUTH_FAILURES_PER_ADDRESS", 30, 1)),
+		AuthFailureScope:       "sdk-authfail",
 		AnalyticsFlush:         r.Duration("ANALYTICS_FLUSH_INTERVAL", 5*time.Second),
 		ShutdownTimeout:        r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		AnalyticsMax:           int(r.Int("ANALYTICS_MAX_SERIES", 100_000, 100)),

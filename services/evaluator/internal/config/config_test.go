@@ -14,7 +14,8 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:8081" || c.SnapshotMaxAge != 30*time.Second || c.RedisTimeout != 100*time.Millisecond ||
-		c.OpsAddr != "127.0.0.1:9081" || len(c.TrustedProxies) != 0 || c.MetricsMaxFlagSeries != 10_000 || c.MetricsFlagSeriesTTL != time.Hour {
+		c.OpsAddr != "127.0.0.1:9081" || len(c.TrustedProxies) != 0 || c.MetricsMaxFlagSeries != 10_000 || c.MetricsFlagSeriesTTL != time.Hour ||
+		c.AuthFailuresPerAddress != 30 || c.AuthFailureScope != "sdk-authfail" {
 		t.Errorf("defaults: %+v", c)
 	}
 	with := func(k, v string) map[string]string {

@@ -28,12 +28,23 @@ import (
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/pkg/platform/secret"
-	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
-// Lookup finds keys in the database.
+// Key is what authentication needs to know about an SDK key.
+type Key struct {
+	ID            string
+	EnvironmentID string
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+}
+
+// ErrUnknownKey is the error of a Lookup that finds no key with the digest.
+var ErrUnknownKey = errors.New("unknown SDK key")
+
+// Lookup finds keys in the database. A key it does not find is ErrUnknownKey; any other
+// error means it could not look.
 type Lookup interface {
-	LookupSDKKey(ctx context.Context, digest []byte) (postgres.KeyInfo, error)
+	LookupSDKKey(ctx context.Context, digest []byte) (Key, error)
 }
 
 // Limiter counts failed authentications per client.
@@ -43,12 +54,12 @@ type Limiter interface {
 }
 
 type lookup struct {
-	info  postgres.KeyInfo
+	info  Key
 	asked time.Time
 }
 
 type entry struct {
-	info    postgres.KeyInfo
+	info    Key
 	fetched time.Time
 }
 
@@ -170,7 +181,7 @@ func (a *Authenticator) authenticate(ctx context.Context, key string, digest [sh
 		case err == nil:
 			e = &entry{info: info, fetched: res.asked}
 			a.putKnown(digest, e)
-		case errors.Is(err, postgres.ErrUnknownKey):
+		case errors.Is(err, ErrUnknownKey):
 			a.putUnknown(digest, now)
 			return "", errInvalid
 		case e != nil:

@@ -11,23 +11,22 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/secret"
-	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
 type fakeLookup struct {
-	keys  map[[32]byte]postgres.KeyInfo
+	keys  map[[32]byte]Key
 	down  bool
 	calls int
 }
 
-func (f *fakeLookup) LookupSDKKey(_ context.Context, digest []byte) (postgres.KeyInfo, error) {
+func (f *fakeLookup) LookupSDKKey(_ context.Context, digest []byte) (Key, error) {
 	f.calls++
 	if f.down {
-		return postgres.KeyInfo{}, errors.New("connection refused")
+		return Key{}, errors.New("connection refused")
 	}
 	k, ok := f.keys[[32]byte(digest)]
 	if !ok {
-		return k, postgres.ErrUnknownKey
+		return k, ErrUnknownKey
 	}
 	return k, nil
 }
@@ -39,7 +38,7 @@ func TestAuthenticate(t *testing.T) {
 	expiring, _, _ := secret.SDKKey.New()
 	now := time.Now()
 	past, future := now.Add(-time.Minute), now.Add(time.Hour)
-	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{
+	src := &fakeLookup{keys: map[[32]byte]Key{
 		sha256.Sum256([]byte(good)):     {ID: "1", EnvironmentID: "prod"},
 		sha256.Sum256([]byte(revoked)):  {ID: "2", EnvironmentID: "prod", RevokedAt: &past},
 		sha256.Sum256([]byte(expiring)): {ID: "3", EnvironmentID: "prod", ExpiresAt: &future},
@@ -87,7 +86,7 @@ func TestAuthenticate(t *testing.T) {
 
 	// A revocation invalidates the environment: its keys are checked again.
 	src.down = false
-	src.keys[sha256.Sum256([]byte(good))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
+	src.keys[sha256.Sum256([]byte(good))] = Key{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
 	a.DropEnvironment("prod")
 	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("revoked after the drop: %v", err)
@@ -96,17 +95,17 @@ func TestAuthenticate(t *testing.T) {
 
 // slowLookup answers the first call after a delay, and fails every later one.
 type slowLookup struct {
-	info  postgres.KeyInfo
+	info  Key
 	calls atomic.Int64
 	delay time.Duration
 }
 
-func (s *slowLookup) LookupSDKKey(context.Context, []byte) (postgres.KeyInfo, error) {
+func (s *slowLookup) LookupSDKKey(context.Context, []byte) (Key, error) {
 	if s.calls.Add(1) == 1 {
 		time.Sleep(s.delay)
 		return s.info, nil
 	}
-	return postgres.KeyInfo{}, errors.New("connection refused")
+	return Key{}, errors.New("connection refused")
 }
 
 // TestColdStartThenOutage: requests that arrive together before a key is cached share
@@ -114,7 +113,7 @@ func (s *slowLookup) LookupSDKKey(context.Context, []byte) (postgres.KeyInfo, er
 // answer.
 func TestColdStartThenOutage(t *testing.T) {
 	key, _, _ := secret.SDKKey.New()
-	src := &slowLookup{info: postgres.KeyInfo{ID: "1", EnvironmentID: "prod"}, delay: 50 * time.Millisecond}
+	src := &slowLookup{info: Key{ID: "1", EnvironmentID: "prod"}, delay: 50 * time.Millisecond}
 	a := New(src, time.Minute, time.Second, nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
@@ -140,7 +139,7 @@ func TestColdStartThenOutage(t *testing.T) {
 // TestRefusedWithoutLookup: keys whose checksum is wrong (typos, truncations, made-up
 // keys) never reach the database.
 func TestRefusedWithoutLookup(t *testing.T) {
-	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{}}
+	src := &fakeLookup{keys: map[[32]byte]Key{}}
 	a := New(src, time.Minute, time.Second, nil)
 	good, _, _ := secret.SDKKey.New()
 	for _, k := range []string{"garbage", good[:len(good)-1], typo(good), "sy_sdk_" + good[7:len(good)-6] + "000000"} {
@@ -153,7 +152,7 @@ func TestRefusedWithoutLookup(t *testing.T) {
 	}
 	// A key of the format before checksums is still looked up, so it keeps working.
 	legacy := good[:len(good)-6]
-	src.keys[sha256.Sum256([]byte(legacy))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod"}
+	src.keys[sha256.Sum256([]byte(legacy))] = Key{ID: "1", EnvironmentID: "prod"}
 	if env, err := a.Authenticate(context.Background(), legacy, "10.0.0.1"); err != nil || env != "prod" {
 		t.Fatalf("legacy key: %v %v", env, err)
 	}
@@ -163,7 +162,7 @@ func TestRefusedWithoutLookup(t *testing.T) {
 // cache holds, leaves the known keys cached.
 func TestUnknownKeysDoNotEvictKnown(t *testing.T) {
 	good, _, _ := secret.SDKKey.New()
-	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
+	src := &fakeLookup{keys: map[[32]byte]Key{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
 	a := New(src, time.Minute, time.Second, nil)
 	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
@@ -203,7 +202,7 @@ func TestFailureLimit(t *testing.T) {
 	good, _, _ := secret.SDKKey.New()
 	revoked, _, _ := secret.SDKKey.New()
 	past := time.Now().Add(-time.Hour)
-	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{
+	src := &fakeLookup{keys: map[[32]byte]Key{
 		sha256.Sum256([]byte(good)):    {ID: "1", EnvironmentID: "prod"},
 		sha256.Sum256([]byte(revoked)): {ID: "2", EnvironmentID: "prod", RevokedAt: &past},
 	}}
@@ -251,14 +250,14 @@ func TestFailureLimit(t *testing.T) {
 // revocation whose message was missed takes effect at once.
 func TestDropAll(t *testing.T) {
 	good, _, _ := secret.SDKKey.New()
-	src := &fakeLookup{keys: map[[32]byte]postgres.KeyInfo{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
+	src := &fakeLookup{keys: map[[32]byte]Key{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
 	a := New(src, time.Hour, time.Second, nil)
 	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	past := time.Now().Add(-time.Second)
-	src.keys[sha256.Sum256([]byte(good))] = postgres.KeyInfo{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
+	src.keys[sha256.Sum256([]byte(good))] = Key{ID: "1", EnvironmentID: "prod", RevokedAt: &past}
 	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
 		t.Fatal("the cached answer should still hold before the drop")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchyard/switchyard/pkg/platform/pgerr"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 )
 
@@ -43,7 +44,7 @@ JOIN environments e ON e.id = l.env
 ON CONFLICT (environment_id, flag_key) DO UPDATE SET at = greatest(flag_last_evaluated.at, EXCLUDED.at)`,
 		envs, flags, minutes, variants, reasons, counts, lastEnvs, lastFlags, lastAt)
 	if err != nil {
-		return fmt.Errorf("write evaluation counts: %w", err)
+		return fmt.Errorf("write evaluation counts: %w", pgerr.Translate(err))
 	}
 	return nil
 }

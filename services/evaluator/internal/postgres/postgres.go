@@ -1,12 +1,13 @@
 // Package postgres is the evaluator's read access to PostgreSQL: environment snapshots,
-// SDK keys, and the batched analytics writes. The evaluator never migrates.
+// SDK keys, and the batched analytics writes. The evaluator never migrates. Driver
+// errors become domain errors here (pgerr.Translate): a database that is down or cut
+// off is CodeUnavailable.
 package postgres
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/pgerr"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 )
 
 // Store reads what evaluation needs, from a read replica when there is one, and writes
@@ -72,10 +75,10 @@ func (s *Store) Close() error {
 // Ping checks that the database answers (the replica too, when there is one).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sql.PingContext(ctx); err != nil {
-		return err
+		return pgerr.Translate(err)
 	}
 	if s.hasReplica() {
-		return s.readSQL.PingContext(ctx)
+		return pgerr.Translate(s.readSQL.PingContext(ctx))
 	}
 	return nil
 }
@@ -99,13 +102,14 @@ type snapshotRow struct {
 // LoadSnapshot reads every active flag of an environment with its configuration, and
 // the environment's version, in one repeatable-read transaction so the version matches
 // the content. It reads the replica, and the primary when the replica has not yet seen
-// minVersion (a version an invalidation announced).
+// minVersion (a version an invalidation announced). An unknown environment is
+// CodeNotFound; a database that cannot answer, CodeUnavailable.
 func (s *Store) LoadSnapshot(ctx context.Context, environmentID string, minVersion int64) (domain.Snapshot, error) {
 	snap, err := s.loadSnapshot(ctx, s.read, environmentID)
 	if s.hasReplica() && (err != nil || snap.Version < minVersion) {
-		return s.loadSnapshot(ctx, s.db, environmentID)
+		snap, err = s.loadSnapshot(ctx, s.db, environmentID)
 	}
-	return snap, err
+	return snap, pgerr.Translate(err)
 }
 
 func (s *Store) loadSnapshot(ctx context.Context, db *gorm.DB, environmentID string) (domain.Snapshot, error) {
@@ -154,22 +158,15 @@ func (s *Store) loadSnapshot(ctx context.Context, db *gorm.DB, environmentID str
 	return snap, err
 }
 
-// KeyInfo is what authentication needs to know about an SDK key.
-type KeyInfo struct {
-	ID            string
-	EnvironmentID string
-	ExpiresAt     *time.Time
-	RevokedAt     *time.Time
-}
-
-// ErrUnknownKey means no SDK key has the digest.
-var ErrUnknownKey = errors.New("unknown SDK key")
+// ErrUnknownKey means no SDK key has the digest (the authenticator's own
+// keys.ErrUnknownKey).
+var ErrUnknownKey = keys.ErrUnknownKey
 
 // LookupSDKKey finds a key by its digest and notes that it was used (at most once a
 // minute per key, so lookups stay cheap). Keys are read from the primary: a replica
 // that lags could still call a revoked key valid, and key lookups are cached, so they
 // are few. The replica answers only when the primary does not.
-func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error) {
+func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (keys.Key, error) {
 	pctx := ctx
 	if deadline, ok := ctx.Deadline(); ok && s.hasReplica() {
 		// A primary that hangs rather than refuses must leave the replica time to
@@ -183,18 +180,26 @@ func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (KeyInfo, error
 		k, err = lookupKey(ctx, s.read, digest)
 	}
 	if err != nil {
-		return k, err
+		return keys.Key{}, pgerr.Translate(err)
 	}
 	if k.ID == "" {
-		return k, ErrUnknownKey
+		return keys.Key{}, ErrUnknownKey
 	}
 	_ = s.db.WithContext(ctx).Exec(`UPDATE sdk_keys SET last_used_at = now() WHERE id = ?
 		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, k.ID).Error
-	return k, nil
+	return keys.Key{ID: k.ID, EnvironmentID: k.EnvironmentID, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}, nil
 }
 
-func lookupKey(ctx context.Context, db *gorm.DB, digest []byte) (KeyInfo, error) {
-	var k KeyInfo
+// sdkKeyRow is a row of sdk_keys, as far as authentication reads it.
+type sdkKeyRow struct {
+	ID            string
+	EnvironmentID string
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+}
+
+func lookupKey(ctx context.Context, db *gorm.DB, digest []byte) (sdkKeyRow, error) {
+	var k sdkKeyRow
 	err := db.WithContext(ctx).Raw(`SELECT id, environment_id, expires_at, revoked_at FROM sdk_keys WHERE digest = ?`, digest).Scan(&k).Error
 	return k, err
 }

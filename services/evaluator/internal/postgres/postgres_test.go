@@ -3,10 +3,13 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"testing"
 
+	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 )
 
@@ -50,5 +53,40 @@ func TestReadReplica(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("ping: %v", err)
+	}
+}
+
+// TestErrors: the store answers in domain terms. An unknown key is ErrUnknownKey (the
+// authenticator's keys.ErrUnknownKey), an unknown environment CodeNotFound, and a
+// database that cannot be reached CodeUnavailable, whichever call meets it.
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	url := testinfra.MigratedDB(t)
+	s, err := postgres.Open(url, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	unknown := sha256.Sum256([]byte("sy_sdk_unknown"))
+	if _, err := s.LookupSDKKey(ctx, unknown[:]); !errors.Is(err, postgres.ErrUnknownKey) || !errors.Is(err, keys.ErrUnknownKey) {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := s.LoadSnapshot(ctx, "00000000-0000-0000-0000-000000000000", 0); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Errorf("unknown environment: %v", err)
+	}
+
+	down, err := postgres.Open("postgres://switchyard@127.0.0.1:1/switchyard?sslmode=disable&connect_timeout=1", "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	if _, err := down.LookupSDKKey(ctx, unknown[:]); domain.ErrorCode(err) != domain.CodeUnavailable || errors.Is(err, postgres.ErrUnknownKey) {
+		t.Errorf("key lookup with the database down: %v", err)
+	}
+	if _, err := down.LoadSnapshot(ctx, "00000000-0000-0000-0000-000000000000", 0); domain.ErrorCode(err) != domain.CodeUnavailable {
+		t.Errorf("snapshot load with the database down: %v", err)
+	}
+	if err := down.Ping(ctx); domain.ErrorCode(err) != domain.CodeUnavailable {
+		t.Errorf("ping with the database down: %v", err)
 	}
 }

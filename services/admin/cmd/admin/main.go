@@ -19,26 +19,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/switchyard/switchyard/pkg/platform/healthcheck"
-	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/pkg/platform/logging"
-	"github.com/switchyard/switchyard/pkg/platform/metrics"
-	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
-	"github.com/switchyard/switchyard/pkg/platform/redisconn"
-	"github.com/switchyard/switchyard/services/admin/internal/api"
-	"github.com/switchyard/switchyard/services/admin/internal/auth"
+	"github.com/switchyard/switchyard/pkg/platform/server"
+	"github.com/switchyard/switchyard/services/admin/internal/app"
 	"github.com/switchyard/switchyard/services/admin/internal/config"
-	"github.com/switchyard/switchyard/services/admin/internal/outbox"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
-	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
 func main() {
@@ -116,62 +107,9 @@ func migrate(ctx context.Context, databaseURL, command string, stdout io.Writer)
 	return postgres.Migrate(ctx, store.SQL(), command, func(s string) { fmt.Fprintln(stdout, s) })
 }
 
-// redisClient connects with short deadlines, so a dead Redis costs milliseconds.
-func redisClient(url string) (redis.UniversalClient, error) {
-	return redisconn.Open(url, redisconn.Options{Dial: 500 * time.Millisecond, Read: 500 * time.Millisecond,
-		Write: 500 * time.Millisecond, MaxRetries: 1})
-}
-
-type redisPinger struct{ rdb redis.UniversalClient }
-
-func (p redisPinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
-
-// app is the service's parts, wired.
-type app struct {
-	log    *slog.Logger
-	store  *postgres.Store
-	rdb    redis.UniversalClient
-	worker *outbox.Worker
-	svc    *service.Service
-	auth   *auth.Authenticator
-}
-
-func newApp(ctx context.Context, cfg config.Config) (*app, error) {
-	log := logging.New(os.Stderr, "admin", cfg.LogLevel, cfg.LogFormat)
-	store, err := postgres.Open(ctx, log, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns})
-	if err != nil {
-		return nil, err
-	}
-	rdb, err := redisClient(cfg.RedisURL)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	worker := outbox.New(log, store, rdb, cfg.OutboxInterval, 500*time.Millisecond)
-	hasher := auth.NewHasher(auth.DefaultArgon2)
-	// The limits live in Redis, shared by every replica (per process while it is down).
-	perMinute := func(name string, n int) *ratelimit.Limiter {
-		return ratelimit.New(rdb, name, ratelimit.Options{Limit: n, Window: time.Minute})
-	}
-	guesses := &auth.Guesses{
-		Address: perMinute("login-address", cfg.LoginPerAddress),
-		Pair:    perMinute("login-account-address", cfg.LoginPerAccountAddress),
-		Account: perMinute("login-account", cfg.LoginPerAccount),
-	}
-	authn := auth.NewAuthenticator(log, store, auth.Options{
-		BootstrapToken: cfg.AdminToken,
-		Sessions:       auth.NewSessions([]byte(cfg.JWTSecret), cfg.JWTTTL),
-		Hasher:         hasher,
-		Guesses:        guesses,
-		Failures:       perMinute("authfail", cfg.AuthFailuresPerAddress),
-	})
-	svc := service.New(log, store, worker, hasher, guesses, auth.NewToken)
-	return &app{log: log, store: store, rdb: rdb, worker: worker, svc: svc, auth: authn}, nil
-}
-
-func (a *app) close() {
-	a.rdb.Close()
-	a.store.Close()
+// newApp wires the service from cfg, logging to stderr.
+func newApp(ctx context.Context, cfg config.Config) (*app.App, error) {
+	return app.New(ctx, cfg, logging.New(os.Stderr, "admin", cfg.LogLevel, cfg.LogFormat), app.Options{})
 }
 
 func serve(ctx context.Context, cfg config.Config) error {
@@ -179,66 +117,12 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-
-	reg := metrics.NewRegistry()
-	metrics.CounterFunc(reg, "admin", "invalidations_published_total", "Invalidations delivered to Redis.", func() float64 { return float64(a.worker.Published()) })
-	metrics.CounterFunc(reg, "admin", "invalidation_failures_total", "Invalidation deliveries that failed and wait for a retry.", func() float64 { return float64(a.worker.Failed()) })
-	metrics.GaugeFunc(reg, "admin", "outbox_depth", "Invalidations not yet delivered.", func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := a.store.OutboxDepth(ctx)
-		if err != nil {
-			return -1 // the database did not answer
-		}
-		return float64(n)
-	})
-	httpMetrics := metrics.NewHTTP(reg, "admin")
-	handler := api.New(a.log, a.svc, api.Options{
-		Auth:           a.auth,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		Ready:          map[string]api.Checker{"postgres": a.store, "redis": redisPinger{a.rdb}},
-		Metrics:        httpMetrics.Middleware(),
-		Panics:         httpMetrics.Panics(),
-		TrustedProxies: cfg.TrustedProxies,
-	})
-	srv := &http.Server{
-		Addr:              cfg.HTTPAddr,
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-
-	servers := metrics.Servers(srv, cfg.OpsAddr, reg)
-	serveErr, err := httpapi.Start(servers...)
-	if err != nil {
-		return err
-	}
-	workerCtx, stopWorker := context.WithCancel(context.Background())
-	workerDone := make(chan struct{})
-	go func() {
-		defer close(workerDone)
-		a.worker.Run(workerCtx)
-	}()
-	a.log.Info("admin listening", "addr", cfg.HTTPAddr, "ops_addr", cfg.OpsAddr)
-
-	var failed error // a listener that stopped by itself ends the service like a signal
-	select {
-	case failed = <-serveErr:
-		a.log.Error("listener failed", "error", failed)
-	case <-ctx.Done():
-	}
-
+	defer a.Close()
 	// Shut down in reverse order: stop taking requests and drain those in flight, then
-	// deliver what they enqueued, then close the connections.
-	a.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	httpapi.Shutdown(shutdownCtx, a.log, servers...)
-	stopWorker()
-	<-workerDone
-	a.worker.Drain(shutdownCtx)
-	return failed
+	// deliver what they enqueued (Stop), then close the connections (Close).
+	return server.Run(ctx, a.Log(), server.RunOptions{
+		Name: "admin", Addr: cfg.HTTPAddr, Handler: a.Handler, ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second,
+		OpsAddr: cfg.OpsAddr, Registry: a.Registry, ShutdownTimeout: cfg.ShutdownTimeout,
+		Started: a.Start, Stop: a.Stop,
+	})
 }

@@ -18,12 +18,12 @@ func seedCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	created, err := seed(ctx, a.svc)
+	defer a.Close()
+	created, err := seed(ctx, a.Service)
 	if err != nil {
 		return err
 	}
-	a.worker.Drain(ctx)
+	a.Worker.Drain(ctx)
 	if created {
 		fmt.Fprintln(stdout, "seeded the demo project: new-checkout, dark-mode, button-color")
 	} else {

@@ -41,9 +41,9 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, getenv 
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	o := domain.Origin{Actor: domain.Actor{Type: domain.ActorSystem, ID: "cli", Name: "admin users create"}}
-	u, err := a.svc.CreateUser(ctx, o, service.UserInput{Email: *email, Name: *name, Password: password, InstanceAdmin: *admin})
+	u, err := a.Service.CreateUser(ctx, o, service.UserInput{Email: *email, Name: *name, Password: password, InstanceAdmin: *admin})
 	if err != nil {
 		if fields := domain.ErrorFields(err); len(fields) > 0 {
 			for _, f := range fields {

@@ -9,15 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/pkg/platform/openapi"
+	"github.com/switchyard/switchyard/pkg/platform/server"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
@@ -27,11 +26,6 @@ var spec []byte
 
 // Document returns the admin API's OpenAPI document.
 func Document() (*openapi.Doc, error) { return openapi.Load(spec) }
-
-// Checker is a dependency readiness depends on.
-type Checker interface {
-	Ping(ctx context.Context) error
-}
 
 // Authenticator turns credentials into principals, and logs users in.
 type Authenticator interface {
@@ -44,7 +38,7 @@ type Options struct {
 	Auth         Authenticator
 	MaxBodyBytes int64
 	// Ready names the dependencies /readyz checks.
-	Ready map[string]Checker
+	Ready map[string]server.Checker
 	// Metrics records requests and Panics counts recovered panics; both optional. The
 	// metrics themselves are served on the operations listener, not here.
 	Metrics echo.MiddlewareFunc
@@ -64,75 +58,63 @@ type API struct {
 // New returns the admin API's HTTP handler.
 func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	a := &API{svc: svc, log: log, opt: opt}
-	e := echo.New()
-	// Login limits count client addresses: the connection's, or the one a trusted proxy
-	// forwards, never one a client merely claims.
-	e.IPExtractor = httpapi.IPExtractor(opt.TrustedProxies)
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpapi.ErrorHandler(log)
-	e.JSONSerializer = httpapi.JSONSerializer{}
-	e.Use(httpapi.RequestID(), httpapi.AccessLog(log, slog.LevelInfo))
-	if opt.Metrics != nil {
-		e.Use(opt.Metrics)
-	}
-	// Recover sits inside the log and the metrics, so a panic's 500 shows in both;
-	// bad bytes are refused before anything reads them.
-	e.Use(httpapi.Recover(log, opt.Panics), httpapi.RejectBadText(), httpapi.BodyLimit(opt.MaxBodyBytes))
-
 	doc, err := Document()
 	if err != nil {
 		panic(err) // the embedded document is part of the build; tests load it
 	}
-	doc.Register(e)
-
-	e.GET("/healthz", a.healthz)
-	e.GET("/readyz", a.readyz)
+	// Login limits count client addresses: the connection's, or the one a trusted proxy
+	// forwards, never one a client merely claims (server.New's IPExtractor).
+	e := server.New(log, server.Options{MaxBodyBytes: opt.MaxBodyBytes, TrustedProxies: opt.TrustedProxies,
+		Metrics: opt.Metrics, Panics: opt.Panics, Document: doc, Ready: opt.Ready})
 
 	// Authentication is attached per route rather than to a group: a group's
-	// middleware catches every path below it, which turns 405 into 404.
+	// middleware catches every path below it, which turns 405 into 404. Each route
+	// names the shape of its handler (handle.go): body, optionalBody, noBody,
+	// noContent, paged, filtered or unpaged, with its status.
 	v1 := func(method, path string, h echo.HandlerFunc) { e.Add(method, "/api/v1"+path, h, a.authenticate) }
-	v1(http.MethodPost, "/projects", a.createProject)
-	v1(http.MethodGet, "/projects", a.listProjects)
-	v1(http.MethodGet, "/projects/:project", a.getProject)
-	v1(http.MethodPatch, "/projects/:project", a.updateProject)
-	v1(http.MethodDelete, "/projects/:project", a.deleteProject)
+	const ok, created = http.StatusOK, http.StatusCreated
+	v1(http.MethodPost, "/projects", body(created, a.createProject))
+	v1(http.MethodGet, "/projects", paged(a.listProjects))
+	v1(http.MethodGet, "/projects/:project", noBody(ok, a.getProject))
+	v1(http.MethodPatch, "/projects/:project", body(ok, a.updateProject))
+	v1(http.MethodDelete, "/projects/:project", noContent(a.deleteProject))
 
-	v1(http.MethodPost, "/projects/:project/environments", a.createEnvironment)
-	v1(http.MethodGet, "/projects/:project/environments", a.listEnvironments)
-	v1(http.MethodGet, "/projects/:project/environments/:env", a.getEnvironment)
-	v1(http.MethodPatch, "/projects/:project/environments/:env", a.updateEnvironment)
-	v1(http.MethodDelete, "/projects/:project/environments/:env", a.deleteEnvironment)
+	v1(http.MethodPost, "/projects/:project/environments", body(created, a.createEnvironment))
+	v1(http.MethodGet, "/projects/:project/environments", paged(a.listEnvironments))
+	v1(http.MethodGet, "/projects/:project/environments/:env", noBody(ok, a.getEnvironment))
+	v1(http.MethodPatch, "/projects/:project/environments/:env", body(ok, a.updateEnvironment))
+	v1(http.MethodDelete, "/projects/:project/environments/:env", noContent(a.deleteEnvironment))
 
-	v1(http.MethodPost, "/projects/:project/flags", a.createFlag)
-	v1(http.MethodGet, "/projects/:project/flags", a.listFlags)
-	v1(http.MethodGet, "/projects/:project/flags/:flag", a.getFlag)
-	v1(http.MethodPatch, "/projects/:project/flags/:flag", a.updateFlag)
-	v1(http.MethodDelete, "/projects/:project/flags/:flag", a.deleteFlag)
-	v1(http.MethodGet, "/projects/:project/flags/:flag/environments/:env", a.getConfig)
-	v1(http.MethodPut, "/projects/:project/flags/:flag/environments/:env", a.replaceConfig)
-	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/toggle", a.toggle)
+	v1(http.MethodPost, "/projects/:project/flags", body(created, a.createFlag))
+	v1(http.MethodGet, "/projects/:project/flags", filtered(flagFilter, a.listFlags))
+	v1(http.MethodGet, "/projects/:project/flags/:flag", noBody(ok, a.getFlag))
+	v1(http.MethodPatch, "/projects/:project/flags/:flag", body(ok, a.updateFlag))
+	v1(http.MethodDelete, "/projects/:project/flags/:flag", noContent(a.deleteFlag))
+	v1(http.MethodGet, "/projects/:project/flags/:flag/environments/:env", noBody(ok, a.getConfig))
+	v1(http.MethodPut, "/projects/:project/flags/:flag/environments/:env", body(ok, a.replaceConfig))
+	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/toggle", optionalBody(ok, a.toggle))
 	v1(http.MethodGet, "/projects/:project/flags/:flag/evaluations", a.evaluations)
-	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", a.kill)
-	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", a.unkill)
+	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", noBody(ok, a.kill))
+	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", noBody(ok, a.unkill))
 
-	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys", a.createSDKKey)
-	v1(http.MethodGet, "/projects/:project/environments/:env/sdk-keys", a.listSDKKeys)
-	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys/:id/rotate", a.rotateSDKKey)
-	v1(http.MethodDelete, "/projects/:project/environments/:env/sdk-keys/:id", a.revokeSDKKey)
+	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys", optionalBody(created, a.createSDKKey))
+	v1(http.MethodGet, "/projects/:project/environments/:env/sdk-keys", unpaged(a.listSDKKeys))
+	v1(http.MethodPost, "/projects/:project/environments/:env/sdk-keys/:id/rotate", optionalBody(created, a.rotateSDKKey))
+	v1(http.MethodDelete, "/projects/:project/environments/:env/sdk-keys/:id", noContent(a.revokeSDKKey))
 
-	v1(http.MethodGet, "/audit", a.listAudit)
+	v1(http.MethodGet, "/audit", filtered(auditFilter, a.listAudit))
 
-	e.POST("/api/v1/auth/login", a.login)
-	v1(http.MethodGet, "/auth/me", a.me)
-	v1(http.MethodPost, "/users", a.createUser)
-	v1(http.MethodGet, "/users", a.listUsers)
-	v1(http.MethodGet, "/users/:id", a.getUser)
-	v1(http.MethodPatch, "/users/:id", a.updateUser)
-	v1(http.MethodPut, "/projects/:project/members/:user", a.setMember)
-	v1(http.MethodDelete, "/projects/:project/members/:user", a.removeMember)
-	v1(http.MethodPost, "/tokens", a.createToken)
-	v1(http.MethodGet, "/tokens", a.listTokens)
-	v1(http.MethodDelete, "/tokens/:id", a.revokeToken)
+	e.POST("/api/v1/auth/login", body(ok, a.login))
+	v1(http.MethodGet, "/auth/me", noBody(ok, a.me))
+	v1(http.MethodPost, "/users", body(created, a.createUser))
+	v1(http.MethodGet, "/users", paged(a.listUsers))
+	v1(http.MethodGet, "/users/:id", noBody(ok, a.getUser))
+	v1(http.MethodPatch, "/users/:id", body(ok, a.updateUser))
+	v1(http.MethodPut, "/projects/:project/members/:user", body(ok, a.setMember))
+	v1(http.MethodDelete, "/projects/:project/members/:user", noContent(a.removeMember))
+	v1(http.MethodPost, "/tokens", body(created, a.createToken))
+	v1(http.MethodGet, "/tokens", unpaged(a.listTokens))
+	v1(http.MethodDelete, "/tokens/:id", noContent(a.revokeToken))
 	return e
 }
 
@@ -158,46 +140,4 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set("principal", p)
 		return next(c)
 	}
-}
-
-// origin names the caller behind a request, and what it may do.
-func origin(c echo.Context) domain.Origin {
-	p, _ := c.Get("principal").(*auth.Principal)
-	if p == nil {
-		return domain.Origin{RequestID: httpapi.RequestIDOf(c), Address: httpapi.ClientKey(c.RealIP()), Access: auth.Member(domain.Actor{}, "", nil)}
-	}
-	return domain.Origin{Actor: p.Actor, RequestID: httpapi.RequestIDOf(c), Address: httpapi.ClientKey(c.RealIP()), Access: p}
-}
-
-// param returns a path parameter, unescaped: flag keys may hold "/", sent as %2F.
-func param(c echo.Context, name string) string {
-	v := c.Param(name)
-	if u, err := url.PathUnescape(v); err == nil {
-		return u
-	}
-	return v
-}
-
-func (a *API) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (a *API) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	checks := map[string]string{}
-	status := http.StatusOK
-	for name, chk := range a.opt.Ready {
-		if err := chk.Ping(ctx); err != nil {
-			checks[name] = "unavailable"
-			status = http.StatusServiceUnavailable
-			continue
-		}
-		checks[name] = "ok"
-	}
-	state := "ready"
-	if status != http.StatusOK {
-		state = "not ready"
-	}
-	return c.JSON(status, map[string]any{"status": state, "checks": checks})
 }

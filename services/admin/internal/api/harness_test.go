@@ -8,19 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchyard/switchyard/pkg/platform/metrics"
 	"github.com/switchyard/switchyard/pkg/platform/openapi/openapitest"
-	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/services/admin/internal/api"
+	"github.com/switchyard/switchyard/services/admin/internal/app"
 	"github.com/switchyard/switchyard/services/admin/internal/auth"
+	"github.com/switchyard/switchyard/services/admin/internal/config"
 	"github.com/switchyard/switchyard/services/admin/internal/outbox"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
-	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
 const (
@@ -40,7 +38,7 @@ type harness struct {
 	dbURL        string
 	redisURL     string
 	store        *postgres.Store
-	rdb          *redis.Client
+	rdb          redis.UniversalClient
 	worker       *outbox.Worker
 	srv          *httptest.Server
 	stop         func()
@@ -56,52 +54,41 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := postgres.Open(ctx, log, dbURL, postgres.Options{MaxConns: 60})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if migrate {
-		if err := postgres.Migrate(ctx, store.SQL(), "up", func(string) {}); err != nil {
+		store, err := postgres.Open(ctx, log, dbURL, postgres.Options{MaxConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = postgres.Migrate(ctx, store.SQL(), "up", func(string) {})
+		store.Close()
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	opt, err := redis.ParseURL(redisURL)
+	cfg, err := config.Load(func(name string) string {
+		return map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": redisURL, "ADMIN_TOKEN": token, "JWT_SECRET": jwtSecret,
+			"DB_MAX_CONNS": "60", "OUTBOX_INTERVAL": "50ms", "MAX_BODY_BYTES": "65536",
+			"LOGIN_ATTEMPTS_PER_ADDRESS": "1000", "LOGIN_ATTEMPTS_PER_ACCOUNT_ADDRESS": "5", "LOGIN_ATTEMPTS_PER_ACCOUNT": "30",
+			"AUTH_FAILURES_PER_ADDRESS": "1000"}[name]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond, -1
-	rdb := redis.NewClient(opt)
-	worker := outbox.New(log, store, rdb, 50*time.Millisecond, 300*time.Millisecond)
-	hasher := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}) // cheap: tests make many users
-	// Limits in the shared Redis, under names of this test's own.
+	// Limits in the shared Redis, under names of this test's own; cheap hashing, since
+	// tests make many users.
 	ns := dbURL[strings.LastIndex(dbURL, "/")+1:]
-	perMinute := func(name string, n int) *ratelimit.Limiter {
-		return ratelimit.New(rdb, ns+"-"+name, ratelimit.Options{Limit: n, Window: time.Minute})
+	a, err := app.New(ctx, cfg, log, app.Options{Argon2: auth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, LimitScope: ns + "-"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	guesses := &auth.Guesses{Address: perMinute("address", 1000), Pair: perMinute("pair", 5), Account: perMinute("account", 30)}
-	authn := auth.NewAuthenticator(log, store, auth.Options{
-		BootstrapToken: token, Sessions: auth.NewSessions([]byte(jwtSecret), time.Hour), Hasher: hasher,
-		Guesses: guesses, Failures: perMinute("authfail", 1000),
-	})
-	svc := service.New(log, store, worker, hasher, guesses, auth.NewToken)
-	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "admin")
-	h := api.New(log, svc, api.Options{Auth: authn, MaxBodyBytes: 64 << 10,
-		Ready:   map[string]api.Checker{"postgres": store, "redis": pinger{rdb}},
-		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
-	srv := httptest.NewServer(h)
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); worker.Run(wctx) }()
+	srv := httptest.NewServer(a.Handler)
+	a.Start()
 	var once sync.Once
-	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + token, Check: validate(t)}, t: t, dbURL: dbURL, redisURL: redisURL, store: store, rdb: rdb, worker: worker, srv: srv}
+	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + token, Check: validate(t)}, t: t, dbURL: dbURL, redisURL: redisURL, store: a.Store, rdb: a.Redis, worker: a.Worker, srv: srv}
 	hs.stop = func() {
 		once.Do(func() {
 			srv.Close()
-			cancel()
-			wg.Wait()
-			rdb.Close()
-			store.Close()
+			a.Close()
 		})
 	}
 	t.Cleanup(hs.stop)
@@ -116,10 +103,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
-
-type pinger struct{ rdb *redis.Client }
-
-func (p pinger) Ping(ctx context.Context) error { return p.rdb.Ping(ctx).Err() }
 
 // auditCount counts audit rows.
 func (h *harness) auditCount() int {

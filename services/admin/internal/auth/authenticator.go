@@ -11,18 +11,13 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/secret"
-	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 )
-
-// NewToken returns a new API token (sy_adm_..., with a checksum), its display prefix
-// and its digest.
-func NewToken() (token, prefix string, digest []byte) { return secret.AdminToken.New() }
 
 // Store is what authentication reads.
 type Store interface {
-	Session(ctx context.Context, userID string) (postgres.Credentials, map[string]domain.Grant, error)
+	Session(ctx context.Context, userID string) (domain.Credentials, map[string]domain.Grant, error)
 	TokenByDigest(ctx context.Context, digest []byte) (domain.APIToken, error)
-	CredentialsByEmail(ctx context.Context, email string) (postgres.Credentials, error)
+	CredentialsByEmail(ctx context.Context, email string) (domain.Credentials, error)
 }
 
 // Passwords checks passwords; VerifyNobody spends the time of a check for an account
@@ -169,8 +164,7 @@ func (a *Authenticator) Login(ctx context.Context, email, password, address stri
 		if err := a.opt.Guesses.Begin(ctx, "", address); err != nil {
 			return "", time.Time{}, err
 		}
-		return "", time.Time{}, &domain.Error{Code: domain.CodeInvalid, Message: "invalid login",
-			Fields: []domain.FieldError{{Field: "email", Message: fmt.Sprintf("must be at most %d characters", MaxEmailLen)}}}
+		return "", time.Time{}, domain.InvalidField("login", "email", fmt.Sprintf("must be at most %d characters", MaxEmailLen))
 	}
 	if err := a.opt.Guesses.Begin(ctx, email, address); err != nil {
 		a.log.WarnContext(ctx, "login rate limited", "email", email, "address", address)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -42,10 +41,8 @@ type claims struct {
 func (s *Sessions) Issue(userID string, passwordVersion int64) (string, time.Time, error) {
 	now := s.now()
 	exp := now.Add(s.ttl)
-	id := make([]byte, 12)
-	_, _ = rand.Read(id)
 	claims := claims{RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: Issuer, Audience: jwt.ClaimStrings{Audience}, Subject: userID, ID: hex.EncodeToString(id),
+		Issuer: Issuer, Audience: jwt.ClaimStrings{Audience}, Subject: userID, ID: rand.Text(),
 		IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}, PasswordVersion: passwordVersion}
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)

@@ -11,20 +11,20 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/ratelimit"
-	"github.com/switchyard/switchyard/services/admin/internal/postgres"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 )
 
 type fakeStore struct {
-	users map[string]postgres.Credentials
+	users map[string]domain.Credentials
 }
 
-func (f fakeStore) Session(context.Context, string) (postgres.Credentials, map[string]domain.Grant, error) {
-	return postgres.Credentials{}, nil, domain.Errorf(domain.CodeNotFound, "x")
+func (f fakeStore) Session(context.Context, string) (domain.Credentials, map[string]domain.Grant, error) {
+	return domain.Credentials{}, nil, domain.Errorf(domain.CodeNotFound, "x")
 }
 func (f fakeStore) TokenByDigest(context.Context, []byte) (domain.APIToken, error) {
 	return domain.APIToken{}, domain.Errorf(domain.CodeNotFound, "x")
 }
-func (f fakeStore) CredentialsByEmail(_ context.Context, email string) (postgres.Credentials, error) {
+func (f fakeStore) CredentialsByEmail(_ context.Context, email string) (domain.Credentials, error) {
 	c, ok := f.users[strings.ToLower(email)]
 	if !ok {
 		return c, domain.Errorf(domain.CodeNotFound, "no such user")
@@ -44,7 +44,7 @@ func (c *counting) VerifyNobody(pw string)     { c.checks++; c.Hasher.VerifyNobo
 func TestLogin(t *testing.T) {
 	h := &counting{Hasher: NewHasher(cheap)}
 	var logs bytes.Buffer
-	store := fakeStore{users: map[string]postgres.Credentials{
+	store := fakeStore{users: map[string]domain.Credentials{
 		"jane@example.com": {User: domain.User{ID: "u1", Email: "jane@example.com"}, PasswordHash: h.Hash("right-password-1")},
 		"gone@example.com": {User: domain.User{ID: "u2", Email: "gone@example.com", Disabled: true}, PasswordHash: h.Hash("right-password-2")},
 	}}
@@ -158,7 +158,7 @@ func TestTokenChecksum(t *testing.T) {
 	a := NewAuthenticator(slog.New(slog.DiscardHandler), store, Options{
 		Sessions: NewSessions([]byte(strings.Repeat("k", 32)), time.Hour), Hasher: NewHasher(cheap), Failures: failures})
 	ctx := context.Background()
-	tok, _, _ := NewToken()
+	tok, _, _ := secret.AdminToken.New()
 	typo := tok[:len(tok)-1] + "x"
 	if tok[len(tok)-1] == 'x' {
 		typo = tok[:len(tok)-1] + "y"

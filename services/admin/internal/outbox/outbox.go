@@ -1,7 +1,8 @@
-// Package outbox delivers the invalidations that writes enqueue in PostgreSQL: it
-// fences each environment's Redis entry and publishes the new version. It runs at once
-// when a write commits (Kick) and on a timer, so an invalidation enqueued while Redis
-// was down, or before a restart, is delivered once Redis answers again.
+// Package outbox delivers the invalidations that writes enqueue in PostgreSQL: a
+// Publisher tells evaluators (in Redis: it fences each environment's entry and
+// publishes the new version). It runs at once when a write commits (Kick) and on a
+// timer, so an invalidation enqueued while Redis was down, or before a restart, is
+// delivered once Redis answers again.
 package outbox
 
 import (
@@ -10,15 +11,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/switchyard/switchyard/pkg/platform/rediscache"
-	"github.com/switchyard/switchyard/services/admin/internal/postgres"
+	"github.com/switchyard/switchyard/pkg/domain"
 )
 
-// Store is the outbox's view of storage.
+// Store is the outbox's view of storage: it hands up to limit due invalidations to
+// deliver, keeps those that failed for a retry, and says what it did.
 type Store interface {
-	DeliverOutbox(ctx context.Context, limit int, deliver func(context.Context, rediscache.Invalidation) error) (postgres.DeliveryReport, error)
+	DeliverOutbox(ctx context.Context, limit int, deliver func(context.Context, domain.Invalidation) error) (domain.DeliveryReport, error)
+}
+
+// Publisher tells evaluators that an environment changed.
+type Publisher interface {
+	Publish(ctx context.Context, inv domain.Invalidation) error
 }
 
 // batch is how many invalidations one round takes.
@@ -27,7 +31,7 @@ const batch = 200
 // Worker delivers invalidations.
 type Worker struct {
 	store       Store
-	rdb         redis.Scripter
+	publisher   Publisher
 	log         *slog.Logger
 	interval    time.Duration
 	callTimeout time.Duration
@@ -37,10 +41,10 @@ type Worker struct {
 	failed    atomic.Int64
 }
 
-// New returns a worker that retries every interval and gives each Redis call
+// New returns a worker that retries every interval and gives each publication
 // callTimeout.
-func New(log *slog.Logger, store Store, rdb redis.Scripter, interval, callTimeout time.Duration) *Worker {
-	return &Worker{store: store, rdb: rdb, log: log, interval: interval, callTimeout: callTimeout, kick: make(chan struct{}, 1)}
+func New(log *slog.Logger, store Store, publisher Publisher, interval, callTimeout time.Duration) *Worker {
+	return &Worker{store: store, publisher: publisher, log: log, interval: interval, callTimeout: callTimeout, kick: make(chan struct{}, 1)}
 }
 
 // Kick asks for a delivery round now; it never blocks.
@@ -94,9 +98,8 @@ func (w *Worker) Drain(ctx context.Context) {
 	}
 }
 
-func (w *Worker) deliver(ctx context.Context, inv rediscache.Invalidation) error {
+func (w *Worker) deliver(ctx context.Context, inv domain.Invalidation) error {
 	ctx, cancel := context.WithTimeout(ctx, w.callTimeout)
 	defer cancel()
-	_, err := rediscache.Fence(ctx, w.rdb, inv)
-	return err
+	return w.publisher.Publish(ctx, inv)
 }

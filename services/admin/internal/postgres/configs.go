@@ -4,35 +4,66 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-
-	"gorm.io/gorm"
+	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 )
 
-func jsonUnmarshal(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode stored json: %w", err)
-	}
-	return nil
+type configRow struct {
+	FlagID        string `gorm:"primaryKey"`
+	EnvironmentID string `gorm:"primaryKey"`
+	Enabled       bool
+	Rules         json.RawMessage `gorm:"type:jsonb"`
+	DefaultServe  json.RawMessage `gorm:"type:jsonb"`
+	OffVariant    string
+	Prerequisites json.RawMessage `gorm:"type:jsonb"`
+	Version       int64
+	UpdatedAt     time.Time
 }
 
-// ConfigState is a flag's configuration in one environment with the two it belongs to.
-type ConfigState struct {
-	Flag        domain.Flag
-	Environment domain.Environment
-	Config      domain.Config
+func (configRow) TableName() string { return "flag_configs" }
+
+func (r configRow) domain() (domain.Config, error) {
+	c := domain.Config{Enabled: r.Enabled, OffVariant: r.OffVariant, Version: r.Version, UpdatedAt: r.UpdatedAt}
+	for _, part := range []struct {
+		raw  json.RawMessage
+		into any
+	}{{r.Rules, &c.Rules}, {r.DefaultServe, &c.Default}, {r.Prerequisites, &c.Prerequisites}} {
+		if err := json.Unmarshal(part.raw, part.into); err != nil {
+			return c, fmt.Errorf("config of flag %s in %s: %w", r.FlagID, r.EnvironmentID, err)
+		}
+	}
+	if c.Rules == nil {
+		c.Rules = []domain.Rule{}
+	}
+	if c.Prerequisites == nil {
+		c.Prerequisites = []domain.Prerequisite{}
+	}
+	return c, nil
+}
+
+func configRowOf(flagID, envID string, c domain.Config) configRow {
+	rules, prereqs := c.Rules, c.Prerequisites
+	if rules == nil {
+		rules = []domain.Rule{}
+	}
+	if prereqs == nil {
+		prereqs = []domain.Prerequisite{}
+	}
+	return configRow{FlagID: flagID, EnvironmentID: envID, Enabled: c.Enabled, Rules: mustJSON(rules),
+		DefaultServe: mustJSON(c.Default), OffVariant: c.OffVariant, Prerequisites: mustJSON(prereqs),
+		Version: c.Version, UpdatedAt: c.UpdatedAt}
 }
 
 // Config returns a flag's configuration in one environment.
-func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) (ConfigState, error) {
-	var out ConfigState
-	db := s.db.WithContext(ctx)
-	p, e, err := s.projectEnvironment(db, projectKey, envKey, false)
+func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) (domain.ConfigState, error) {
+	var out domain.ConfigState
+	db := s.read(ctx)
+	p, e, err := projectEnvironment(db, projectKey, envKey, false)
 	if err != nil {
 		return out, translate(err)
 	}
-	fr, f, err := s.flagByKey(db, p.ID, projectKey, flagKey, false)
+	fr, f, err := flagByKey(db, p.ID, projectKey, flagKey, false)
 	if err != nil {
 		return out, translate(err)
 	}
@@ -44,99 +75,29 @@ func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) 
 	if err != nil {
 		return out, err
 	}
-	return ConfigState{Flag: f, Environment: e.domain(), Config: c}, nil
+	return domain.ConfigState{Flag: f, Environment: e.domain(), Config: c}, nil
 }
 
-// Prerequisites loads the flags reachable from keys through prerequisites, at any
-// depth, and the flags that depend on the flag being configured, each with its
-// configuration in the environment, by flag key: what a new configuration's
-// prerequisites (cycles, depth) are validated against. A configuration write reads
-// this closure, not the whole project, so its cost does not grow with the project.
-type Prerequisites func(keys ...string) (map[string]domain.FlagConfig, error)
-
-func prerequisiteClosure(tx *gorm.DB, projectID, envID string, keys []string) (map[string]domain.FlagConfig, error) {
-	out := map[string]domain.FlagConfig{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	var flags []flagRow
-	if err := tx.Raw(`
-		WITH RECURSIVE reach(id) AS (
-			SELECT id FROM flags WHERE project_id = ? AND key IN ?
-			UNION
-			SELECT pf.id FROM reach r
-			JOIN flag_configs c ON c.flag_id = r.id AND c.environment_id = ?
-			CROSS JOIN LATERAL jsonb_array_elements(c.prerequisites) p
-			JOIN flags pf ON pf.project_id = ? AND pf.key = p->>'flag'
-		)
-		SELECT f.* FROM flags f JOIN reach USING (id)`, projectID, keys, envID, projectID).Scan(&flags).Error; err != nil {
-		return nil, fmt.Errorf("prerequisites: %w", err)
-	}
-	if len(flags) == 0 {
-		return out, nil
-	}
-	ids := make([]string, len(flags))
-	for i, f := range flags {
-		ids[i] = f.ID
-	}
-	var configs []configRow
-	if err := tx.Where("environment_id = ? AND flag_id IN ?", envID, ids).Find(&configs).Error; err != nil {
-		return nil, err
-	}
-	byFlag := make(map[string]configRow, len(configs))
-	for _, c := range configs {
-		byFlag[c.FlagID] = c
-	}
-	for _, fr := range flags {
-		f, err := fr.domain()
-		if err != nil {
-			return nil, err
-		}
-		fc := domain.FlagConfig{Flag: f}
-		if cr, ok := byFlag[fr.ID]; ok {
-			if fc.Config, err = cr.domain(); err != nil {
-				return nil, err
-			}
-		}
-		out[f.Key] = fc
-	}
-	return out, nil
-}
-
-// dependentKeys lists the flags whose prerequisites reach flagKey in the environment,
-// at any depth.
-func dependentKeys(tx *gorm.DB, projectID, envID, flagKey string) ([]string, error) {
-	var keys []string
-	if err := tx.Raw(`
-		WITH RECURSIVE up(key) AS (
-			SELECT ?::text
-			UNION
-			SELECT f.key FROM up
-			JOIN flag_configs c ON c.environment_id = ? AND c.prerequisites @> jsonb_build_array(jsonb_build_object('flag', up.key))
-			JOIN flags f ON f.id = c.flag_id AND f.project_id = ?
-		)
-		SELECT key FROM up WHERE key <> ?`, flagKey, envID, projectID, flagKey).Scan(&keys).Error; err != nil {
-		return nil, fmt.Errorf("dependents of %s: %w", flagKey, err)
-	}
-	return keys, nil
-}
-
-// UpdateConfig replaces a flag's configuration in one environment with what fn returns
-// for the current one. fn can load the flags its prerequisites reach, to validate
-// them. The environment is locked first, so concurrent writers queue; the
-// stored version increments by one. action names the change in the audit trail.
-func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string,
-	fn func(cur ConfigState, prerequisites Prerequisites) (domain.Config, error)) (ConfigState, error) {
-	var out ConfigState
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
+// UpdateConfig replaces a flag's configuration in one environment with what fn makes
+// of the current one. The environment is locked first, so concurrent writers queue, and
+// fn decides on the state as locked; the stored version increments by one. action names
+// the change in the audit trail.
+//
+// requires names the flags the new configuration's prerequisites require, if any: fn
+// then also gets them, the flags they reach at any depth and the flags that depend on
+// this one, each with its configuration in the environment, by key — what prerequisite
+// cycles and depth are checked against. A write reads this closure, not the whole
+// project, so its cost does not grow with the project; a configuration without
+// prerequisites cannot create a cycle or deepen a chain, and needs none of it.
+func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string, requires []string,
+	fn func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error)) (domain.ConfigState, error) {
+	var out domain.ConfigState
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, true)
 		if err != nil {
 			return err
 		}
-		if err := touch(tx, []string{e.ID}); err != nil {
-			return err
-		}
-		fr, f, err := s.flagByKey(tx, p.ID, projectKey, flagKey, false)
+		fr, f, err := flagByKey(tx.DB, p.ID, projectKey, flagKey, false)
 		if err != nil {
 			return err
 		}
@@ -152,52 +113,47 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 		if err != nil {
 			return err
 		}
-		if err := tx.Take(&e, "id = ?", e.ID).Error; err != nil { // the bumped version
-			return err
-		}
-		state := ConfigState{Flag: f, Environment: e.domain(), Config: cur}
-		next, err := fn(state, func(keys ...string) (map[string]domain.FlagConfig, error) {
-			// The flags that depend on this one come too: a new prerequisite deepens
-			// their chains as well as this flag's.
-			up, err := dependentKeys(tx, p.ID, e.ID, f.Key)
-			if err != nil {
-				return nil, err
+		var reach map[string]domain.FlagConfig
+		if len(requires) > 0 {
+			if reach, err = prerequisiteClosure(tx.DB, p.ID, e.ID, f.Key, requires); err != nil {
+				return err
 			}
-			return prerequisiteClosure(tx, p.ID, e.ID, append(keys, up...))
-		})
+		}
+		next, err := fn(domain.ConfigState{Flag: f, Environment: e.domain(), Config: cur}, reach)
 		if err != nil {
 			return err
 		}
+		versions, err := tx.invalidate([]string{e.ID})
+		if err != nil {
+			return err
+		}
+		e.Version = versions[e.ID]
 		next.Version = cur.Version + 1
 		nr := configRowOf(fr.ID, e.ID, next)
-		if err := tx.Model(&configRow{}).Where("flag_id = ? AND environment_id = ?", fr.ID, e.ID).Updates(map[string]any{
-			"enabled": nr.Enabled, "rules": nr.Rules, "default_serve": nr.DefaultServe, "off_variant": nr.OffVariant,
-			"prerequisites": nr.Prerequisites, "version": nr.Version, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
+		if err := tx.Raw(`UPDATE flag_configs SET enabled = ?, rules = ?, default_serve = ?, off_variant = ?, prerequisites = ?,
+			version = ?, updated_at = now() WHERE flag_id = ? AND environment_id = ? RETURNING *`,
+			nr.Enabled, nr.Rules, nr.DefaultServe, nr.OffVariant, nr.Prerequisites, nr.Version, fr.ID, e.ID).Scan(&cr).Error; err != nil {
 			return err
 		}
 		// Counting the environment costs a scan of it, so only a configuration that
 		// grows past its fair share of the limit is counted (sizes as Go encodes them:
 		// the stored text has PostgreSQL's spacing). See fairShare.
 		if nr.storedSize() > fairShare && nr.storedSize() > configRowOf(fr.ID, e.ID, cur).storedSize() {
-			if err := checkSnapshotSize(tx, []string{e.ID}); err != nil {
+			if err := checkSnapshotSize(tx.DB, []string{e.ID}); err != nil {
 				return err
 			}
 		}
 		if hasPatterns(next) {
-			if err := checkPatterns(tx, e.ID, e.Key); err != nil {
+			if err := checkPatterns(tx.DB, e.ID, e.Key); err != nil {
 				return err
 			}
-		}
-		if err := tx.Where("flag_id = ? AND environment_id = ?", fr.ID, e.ID).Take(&cr).Error; err != nil {
-			return err
 		}
 		after, err := cr.domain()
 		if err != nil {
 			return err
 		}
-		out = ConfigState{Flag: f, Environment: e.domain(), Config: after}
-		return audit(tx, o, change{action: action, entityType: "config", entityID: fr.ID + "/" + e.ID,
+		out = domain.ConfigState{Flag: f, Environment: e.domain(), Config: after}
+		return tx.audit(o, change{action: action, entityType: "config", entityID: fr.ID + "/" + e.ID,
 			entityKey: f.Key + "/" + e.Key, project: p.Key, projectID: p.ID, flag: f.Key, environment: e.Key, before: cur, after: after})
 	})
 	return out, err

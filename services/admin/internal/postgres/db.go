@@ -3,6 +3,11 @@
 // appends the audit row and enqueues the invalidations (the outbox), so a change, its
 // audit and its invalidation commit together or not at all.
 //
+// A change reads what it needs in its transaction, hands that to the caller's closure
+// as data, and writes what the closure decides: read, decide, write, under the locks of
+// one transaction. Once a change that enqueued invalidations commits, the one
+// after-commit hook (AfterCommit) wakes their delivery.
+//
 // gorm models stay in this package and map to pkg/domain types; the schema changes only
 // through migrations/ (Migrate), never AutoMigrate. Driver errors become domain errors
 // here: a missing row is not found, a unique violation a conflict, a lost connection
@@ -18,21 +23,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/pressly/goose/v3"
 	gormpg "gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
-	"github.com/switchyard/switchyard/migrations"
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/pgerr"
 )
 
 // Store is the admin service's PostgreSQL storage.
 type Store struct {
-	db  *gorm.DB
-	sql *sql.DB
-	log *slog.Logger
+	db          *gorm.DB
+	sql         *sql.DB
+	log         *slog.Logger
+	afterCommit func()
 }
 
 // Options tune the connection pool.
@@ -69,6 +73,11 @@ func Open(ctx context.Context, log *slog.Logger, url string, opt Options) (*Stor
 	return &Store{db: db, sql: sqlDB, log: log}, nil
 }
 
+// AfterCommit sets the hook that runs after every change that enqueued invalidations
+// has committed: the outbox's Kick, so they go out at once instead of at its next
+// round. Set it before the store is used.
+func (s *Store) AfterCommit(hook func()) { s.afterCommit = hook }
+
 // Close closes the connection pool.
 func (s *Store) Close() error { return s.sql.Close() }
 
@@ -80,70 +89,44 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Migrate applies (up), reverts the last (down) or reports (status) the migrations.
-func Migrate(ctx context.Context, db *sql.DB, command string, out func(string)) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	switch command {
-	case "up":
-		res, err := p.Up(ctx)
-		for _, r := range res {
-			out(fmt.Sprintf("applied %s (%s)", r.Source.Path, r.Duration.Round(time.Millisecond)))
-		}
-		if err != nil {
-			return fmt.Errorf("migrate up: %w", err)
-		}
-		if len(res) == 0 {
-			out("schema is up to date")
-		}
-	case "down":
-		r, err := p.Down(ctx)
-		if err != nil {
-			return fmt.Errorf("migrate down: %w", err)
-		}
-		if r != nil {
-			out("reverted " + r.Source.Path)
-		}
-	case "status":
-		st, err := p.Status(ctx)
-		if err != nil {
-			return fmt.Errorf("migrate status: %w", err)
-		}
-		for _, s := range st {
-			state := "pending"
-			if s.State == goose.StateApplied {
-				state = "applied " + s.AppliedAt.Format(time.RFC3339)
-			}
-			out(fmt.Sprintf("%-40s %s", s.Source.Path, state))
-		}
-	default:
-		return fmt.Errorf("migrate: unknown command %q (up, down or status)", command)
-	}
-	return nil
-}
-
 // SQL returns the underlying database handle, for migrations.
 func (s *Store) SQL() *sql.DB { return s.sql }
+
+// txn is one transaction of the store. It notes whether the change enqueued
+// invalidations, so that the after-commit hook runs for those changes only.
+type txn struct {
+	*gorm.DB
+	invalidates bool
+}
 
 // maxAttempts bounds the retries of a transaction that lost a serialization race.
 const maxAttempts = 4
 
 // inTx runs fn in one transaction: begin, fn, commit, or roll back when fn fails or
-// panics. A transaction that loses a deadlock or serialization race runs again.
-func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+// panics. A transaction that loses a deadlock or serialization race runs again. After
+// a commit of a change that enqueued invalidations, the after-commit hook runs.
+func (s *Store) inTx(ctx context.Context, fn func(tx *txn) error) error {
 	var err error
+	var tx *txn
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(fn)
+		err = s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			tx = &txn{DB: db}
+			return fn(tx)
+		})
 		if !retryable(err) {
 			break
 		}
 		s.log.DebugContext(ctx, "transaction retried", "attempt", attempt, "error", err)
 		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
 	}
+	if err == nil && tx.invalidates && s.afterCommit != nil {
+		s.afterCommit()
+	}
 	return translate(err)
 }
+
+// read returns the handle of a read outside any transaction.
+func (s *Store) read(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 
 func retryable(err error) bool {
 	var pg *pgconn.PgError

@@ -3,20 +3,41 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 )
 
-func (s *Store) environmentByKey(tx *gorm.DB, projectID, projectKey, key string, lock bool) (environmentRow, error) {
+type environmentRow struct {
+	ID          string `gorm:"primaryKey"`
+	ProjectID   string
+	Key         string
+	Name        string
+	Description string
+	Protected   bool
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (environmentRow) TableName() string { return "environments" }
+
+func (r environmentRow) domain() domain.Environment {
+	return domain.Environment{ID: r.ID, Key: r.Key, Name: r.Name, Description: r.Description,
+		Protected: r.Protected, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func environmentByKey(db *gorm.DB, projectID, projectKey, key string, lock bool) (environmentRow, error) {
 	var e environmentRow
 	q := `SELECT * FROM environments WHERE project_id = ? AND key = ?`
 	if lock {
 		q += ` FOR UPDATE`
 	}
-	if err := tx.Raw(q, projectID, key).Scan(&e).Error; err != nil {
+	if err := db.Raw(q, projectID, key).Scan(&e).Error; err != nil {
 		return e, err
 	}
 	if e.ID == "" {
@@ -27,12 +48,12 @@ func (s *Store) environmentByKey(tx *gorm.DB, projectID, projectKey, key string,
 
 // projectEnvironment finds a project and one of its environments by key, locking the
 // environment's row when lock is set.
-func (s *Store) projectEnvironment(tx *gorm.DB, projectKey, envKey string, lock bool) (projectRow, environmentRow, error) {
-	p, err := s.projectByKey(tx, projectKey)
+func projectEnvironment(db *gorm.DB, projectKey, envKey string, lock bool) (projectRow, environmentRow, error) {
+	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return p, environmentRow{}, err
 	}
-	e, err := s.environmentByKey(tx, p.ID, projectKey, envKey, lock)
+	e, err := environmentByKey(db, p.ID, projectKey, envKey, lock)
 	return p, e, err
 }
 
@@ -40,8 +61,8 @@ func (s *Store) projectEnvironment(tx *gorm.DB, projectKey, envKey string, lock 
 // its initial, disabled configuration there.
 func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectKey string, e domain.Environment) (domain.Environment, error) {
 	var out domain.Environment
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, projectKey)
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, err := projectByKey(tx.DB, projectKey)
 		if err != nil {
 			return err
 		}
@@ -56,7 +77,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectK
 		}
 		row := environmentRow{ID: uuid.NewString(), ProjectID: p.ID, Key: e.Key, Name: e.Name,
 			Description: e.Description, Protected: e.Protected, Version: 1}
-		if err := tx.Create(&row).Error; err != nil {
+		if err := tx.Clauses(clause.Returning{}).Create(&row).Error; err != nil {
 			if domain.ErrorCode(translate(err)) == domain.CodeConflict {
 				return domain.Errorf(domain.CodeConflict, "environment %q already exists in project %q", e.Key, projectKey)
 			}
@@ -76,45 +97,31 @@ func (s *Store) CreateEnvironment(ctx context.Context, o domain.Origin, projectK
 				return fmt.Errorf("initial config of %s: %w", f.Key, err)
 			}
 		}
-		if err := tx.Take(&row, "id = ?", row.ID).Error; err != nil {
-			return err
-		}
 		out = row.domain()
-		return audit(tx, o, change{action: domain.ActionEnvironmentCreate, entityType: "environment",
+		return tx.audit(o, change{action: domain.ActionEnvironmentCreate, entityType: "environment",
 			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, after: out})
 	})
 	return out, err
 }
 
 // Environments lists a project's environments by key.
-func (s *Store) Environments(ctx context.Context, projectKey string, page domain.Page) ([]domain.Environment, string, error) {
-	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
+func (s *Store) Environments(ctx context.Context, projectKey string, page domain.Keyset) ([]domain.Environment, string, error) {
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	q, err := pageByKey(db.Where("project_id = ?", p.ID), page)
-	if err != nil {
-		return nil, "", err
-	}
-	var rows []environmentRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, "", translate(err)
-	}
-	rows, next := trimPage(rows, page.Limit, func(r environmentRow) string { return r.Key })
-	out := make([]domain.Environment, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, next, nil
+	rows, next, err := listPage(db.Where("project_id = ?", p.ID), "key", false, afterKey(page.After), page.Limit,
+		func(r environmentRow) string { return r.Key })
+	return mapRows(rows, environmentRow.domain), next, err
 }
 
 // AllEnvironments lists every environment of a project, by key, without paging:
 // for checks that must see all of them (a project has at most
 // domain.MaxEnvironmentsPerProject).
 func (s *Store) AllEnvironments(ctx context.Context, projectKey string) ([]domain.Environment, error) {
-	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -122,17 +129,12 @@ func (s *Store) AllEnvironments(ctx context.Context, projectKey string) ([]domai
 	if err := db.Where("project_id = ?", p.ID).Order("key").Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]domain.Environment, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return mapRows(rows, environmentRow.domain), nil
 }
 
 // Environment returns one environment of a project.
 func (s *Store) Environment(ctx context.Context, projectKey, key string) (domain.Environment, error) {
-	db := s.db.WithContext(ctx)
-	_, e, err := s.projectEnvironment(db, projectKey, key, false)
+	_, e, err := projectEnvironment(s.read(ctx), projectKey, key, false)
 	if err != nil {
 		return domain.Environment{}, translate(err)
 	}
@@ -142,8 +144,8 @@ func (s *Store) Environment(ctx context.Context, projectKey, key string) (domain
 // UpdateEnvironment applies fn to an environment and stores the result.
 func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectKey, key string, fn func(*domain.Environment) error) (domain.Environment, error) {
 	var out domain.Environment
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, row, err := s.projectEnvironment(tx, projectKey, key, true)
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, row, err := projectEnvironment(tx.DB, projectKey, key, true)
 		if err != nil {
 			return err
 		}
@@ -152,18 +154,15 @@ func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectK
 		if err := fn(&e); err != nil {
 			return err
 		}
-		if err := touch(tx, []string{row.ID}); err != nil {
+		if _, err := tx.invalidate([]string{row.ID}); err != nil {
 			return err
 		}
-		if err := tx.Model(&row).Updates(map[string]any{"name": e.Name, "description": e.Description,
-			"protected": e.Protected, "updated_at": gorm.Expr("now()")}).Error; err != nil {
-			return err
-		}
-		if err := tx.Take(&row, "id = ?", row.ID).Error; err != nil {
+		if err := tx.Raw(`UPDATE environments SET name = ?, description = ?, protected = ?, updated_at = now() WHERE id = ? RETURNING *`,
+			e.Name, e.Description, e.Protected, row.ID).Scan(&row).Error; err != nil {
 			return err
 		}
 		out = row.domain()
-		return audit(tx, o, change{action: domain.ActionEnvironmentUpdate, entityType: "environment",
+		return tx.audit(o, change{action: domain.ActionEnvironmentUpdate, entityType: "environment",
 			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, before: before, after: out})
 	})
 	return out, err
@@ -171,18 +170,18 @@ func (s *Store) UpdateEnvironment(ctx context.Context, o domain.Origin, projectK
 
 // DeleteEnvironment deletes an environment and its flag configurations.
 func (s *Store) DeleteEnvironment(ctx context.Context, o domain.Origin, projectKey, key string) error {
-	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, row, err := s.projectEnvironment(tx, projectKey, key, true)
+	return s.inTx(ctx, func(tx *txn) error {
+		p, row, err := projectEnvironment(tx.DB, projectKey, key, true)
 		if err != nil {
 			return err
 		}
 		if err := tx.Delete(&environmentRow{}, "id = ?", row.ID).Error; err != nil {
 			return err
 		}
-		if err := gone(tx, []environmentRow{row}); err != nil {
+		if err := tx.dropped([]environmentRow{row}); err != nil {
 			return err
 		}
-		return audit(tx, o, change{action: domain.ActionEnvironmentDelete, entityType: "environment",
+		return tx.audit(o, change{action: domain.ActionEnvironmentDelete, entityType: "environment",
 			entityID: row.ID, entityKey: row.Key, project: p.Key, projectID: p.ID, environment: row.Key, before: row.domain()})
 	})
 }

@@ -2,23 +2,72 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 )
 
-func (s *Store) flagByKey(tx *gorm.DB, projectID, projectKey, key string, lock bool) (flagRow, domain.Flag, error) {
+type flagRow struct {
+	ID          string `gorm:"primaryKey"`
+	ProjectID   string
+	Key         string
+	Name        string
+	Description string
+	Kind        string
+	Variants    json.RawMessage `gorm:"type:jsonb"`
+	Tags        json.RawMessage `gorm:"type:jsonb"`
+	Salt        string
+	Killed      bool
+	Archived    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (flagRow) TableName() string { return "flags" }
+
+func (r flagRow) domain() (domain.Flag, error) {
+	f := domain.Flag{ID: r.ID, Key: r.Key, Name: r.Name, Description: r.Description, Kind: domain.Kind(r.Kind),
+		Salt: r.Salt, Killed: r.Killed, Archived: r.Archived, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if err := json.Unmarshal(r.Variants, &f.Variants); err != nil {
+		return f, fmt.Errorf("flag %s: variants: %w", r.Key, err)
+	}
+	if err := json.Unmarshal(r.Tags, &f.Tags); err != nil {
+		return f, fmt.Errorf("flag %s: tags: %w", r.Key, err)
+	}
+	if f.Tags == nil {
+		f.Tags = []string{}
+	}
+	return f, nil
+}
+
+func flagRowOf(projectID string, f domain.Flag) flagRow {
+	tags := f.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return flagRow{ID: f.ID, ProjectID: projectID, Key: f.Key, Name: f.Name, Description: f.Description,
+		Kind: string(f.Kind), Variants: mustJSON(f.Variants), Tags: mustJSON(tags), Salt: f.Salt,
+		Killed: f.Killed, Archived: f.Archived, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
+}
+
+// definitionSize is what a flag's definition adds to each snapshot of its project, as
+// Go encodes it (the stored text has PostgreSQL's spacing).
+func (r flagRow) definitionSize() int { return len(r.Variants) + len(r.Tags) }
+
+func flagByKey(db *gorm.DB, projectID, projectKey, key string, lock bool) (flagRow, domain.Flag, error) {
 	var r flagRow
 	q := `SELECT * FROM flags WHERE project_id = ? AND key = ?`
 	if lock {
 		q += ` FOR UPDATE`
 	}
-	if err := tx.Raw(q, projectID, key).Scan(&r).Error; err != nil {
+	if err := db.Raw(q, projectID, key).Scan(&r).Error; err != nil {
 		return r, domain.Flag{}, err
 	}
 	if r.ID == "" {
@@ -28,24 +77,17 @@ func (s *Store) flagByKey(tx *gorm.DB, projectID, projectKey, key string, lock b
 	return r, f, err
 }
 
-func environmentIDs(tx *gorm.DB, projectID string) ([]environmentRow, []string, error) {
-	var envs []environmentRow
-	if err := tx.Where("project_id = ?", projectID).Order("key").Find(&envs).Error; err != nil {
-		return nil, nil, err
-	}
-	ids := make([]string, len(envs))
-	for i, e := range envs {
-		ids[i] = e.ID
-	}
-	return envs, ids, nil
-}
-
 // flagConfigs returns a flag's configuration in each environment, by environment key.
-func flagConfigs(tx *gorm.DB, flagID string, envs []environmentRow) (map[string]domain.Config, error) {
+func flagConfigs(db *gorm.DB, flagID string, envs []environmentRow) (map[string]domain.Config, error) {
 	var rows []configRow
-	if err := tx.Where("flag_id = ?", flagID).Find(&rows).Error; err != nil {
+	if err := db.Where("flag_id = ?", flagID).Find(&rows).Error; err != nil {
 		return nil, err
 	}
+	return configsByEnvironment(rows, envs)
+}
+
+// configsByEnvironment keys a flag's configuration rows by their environments' keys.
+func configsByEnvironment(rows []configRow, envs []environmentRow) (map[string]domain.Config, error) {
 	keys := make(map[string]string, len(envs))
 	for _, e := range envs {
 		keys[e.ID] = e.Key
@@ -63,60 +105,33 @@ func flagConfigs(tx *gorm.DB, flagID string, envs []environmentRow) (map[string]
 	return out, nil
 }
 
-// dependents lists the prerequisites other flags of the project hold on a flag.
-func dependents(tx *gorm.DB, projectID, flagKey string) ([]domain.Dependent, error) {
-	var rows []struct {
-		Flag          string
-		Environment   string
-		Prerequisites []byte
+func environmentIDs(envs []environmentRow) []string {
+	ids := make([]string, len(envs))
+	for i, e := range envs {
+		ids[i] = e.ID
 	}
-	probe := mustJSON([]map[string]string{{"flag": flagKey}})
-	if err := tx.Raw(`SELECT f.key AS flag, e.key AS environment, c.prerequisites
-		FROM flag_configs c JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id
-		WHERE f.project_id = ? AND c.prerequisites @> ?::jsonb ORDER BY f.key, e.key`, projectID, string(probe)).
-		Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find dependents of %s: %w", flagKey, err)
-	}
-	var out []domain.Dependent
-	for _, r := range rows {
-		var ps []domain.Prerequisite
-		if err := jsonUnmarshal(r.Prerequisites, &ps); err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			if p.Flag == flagKey {
-				out = append(out, domain.Dependent{Flag: r.Flag, Environment: r.Environment, Variant: p.Variant})
-			}
-		}
-	}
-	return out, nil
-}
-
-// touchProject finds a project and touches all its environments, as every change to a
-// flag's definition does: the flag is part of each environment's snapshot.
-func (s *Store) touchProject(tx *gorm.DB, projectKey string) (projectRow, []environmentRow, error) {
-	p, err := s.projectByKey(tx, projectKey)
-	if err != nil {
-		return p, nil, err
-	}
-	envs, ids, err := environmentIDs(tx, p.ID)
-	if err != nil {
-		return p, nil, err
-	}
-	return p, envs, touch(tx, ids)
+	return ids
 }
 
 // CreateFlag creates a flag with its initial, disabled configuration in every
 // environment of the project.
 func (s *Store) CreateFlag(ctx context.Context, o domain.Origin, projectKey string, f domain.Flag) (domain.FlagDetail, error) {
 	var out domain.FlagDetail
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, envs, err := s.touchProject(tx, projectKey)
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, err := projectByKey(tx.DB, projectKey)
 		if err != nil {
 			return err
 		}
-		// touchProject locked the project's environments: concurrent creations in the
-		// project count one at a time.
+		// The flag joins every environment's snapshot. With the environments locked,
+		// concurrent creations in the project count one at a time.
+		envs, err := tx.lockEnvironments(`project_id = ?`, p.ID)
+		if err != nil {
+			return err
+		}
+		ids := environmentIDs(envs)
+		if _, err := tx.invalidate(ids); err != nil {
+			return err
+		}
 		var n int64
 		if err := tx.Raw(`SELECT count(*) FROM flags WHERE project_id = ?`, p.ID).Scan(&n).Error; err != nil {
 			return err
@@ -127,62 +142,58 @@ func (s *Store) CreateFlag(ctx context.Context, o domain.Origin, projectKey stri
 		f.ID = uuid.NewString()
 		f.Killed, f.Archived = false, false
 		row := flagRowOf(p.ID, f)
-		if err := tx.Omit("CreatedAt", "UpdatedAt").Create(&row).Error; err != nil {
+		if err := tx.Omit("CreatedAt", "UpdatedAt").Clauses(clause.Returning{}).Create(&row).Error; err != nil {
 			if domain.ErrorCode(translate(err)) == domain.CodeConflict {
 				return domain.Errorf(domain.CodeConflict, "flag %q already exists in project %q", f.Key, projectKey)
 			}
 			return err
 		}
+		if out.Flag, err = row.domain(); err != nil {
+			return err
+		}
 		initial := f.InitialConfig()
-		ids := make([]string, len(envs))
+		configs := make([]configRow, len(envs))
 		for i, e := range envs {
-			cr := configRowOf(row.ID, e.ID, initial)
-			if err := tx.Omit("UpdatedAt").Create(&cr).Error; err != nil {
-				return fmt.Errorf("initial config in %s: %w", e.Key, err)
+			configs[i] = configRowOf(row.ID, e.ID, initial)
+		}
+		if len(configs) > 0 {
+			if err := tx.Omit("UpdatedAt").Clauses(clause.Returning{}).Create(&configs).Error; err != nil {
+				return fmt.Errorf("initial configs: %w", err)
 			}
-			ids[i] = e.ID
+		}
+		if out.Environments, err = configsByEnvironment(configs, envs); err != nil {
+			return err
 		}
 		// Counting the environment costs a scan of it: only a definition over its fair
 		// share is counted (see fairShare).
-		if len(row.Variants)+len(row.Tags) > fairShare {
-			if err := checkSnapshotSize(tx, ids); err != nil {
+		if row.definitionSize() > fairShare {
+			if err := checkSnapshotSize(tx.DB, ids); err != nil {
 				return err
 			}
 		}
-		if out, err = s.flagDetail(tx, p.ID, projectKey, f.Key); err != nil {
-			return err
-		}
-		return audit(tx, o, change{action: domain.ActionFlagCreate, entityType: "flag",
+		return tx.audit(o, change{action: domain.ActionFlagCreate, entityType: "flag",
 			entityID: out.ID, entityKey: out.Key, project: p.Key, projectID: p.ID, flag: out.Key, after: out})
 	})
 	return out, err
 }
 
-func (s *Store) flagDetail(tx *gorm.DB, projectID, projectKey, key string) (domain.FlagDetail, error) {
-	row, f, err := s.flagByKey(tx, projectID, projectKey, key, false)
-	if err != nil {
-		return domain.FlagDetail{}, err
-	}
-	envs, _, err := environmentIDs(tx, projectID)
-	if err != nil {
-		return domain.FlagDetail{}, err
-	}
-	configs, err := flagConfigs(tx, row.ID, envs)
-	if err != nil {
-		return domain.FlagDetail{}, err
-	}
-	return domain.FlagDetail{Flag: f, Environments: configs}, nil
-}
-
 // Flag returns a flag with its configuration in every environment.
 func (s *Store) Flag(ctx context.Context, projectKey, key string) (domain.FlagDetail, error) {
-	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return domain.FlagDetail{}, translate(err)
 	}
-	d, err := s.flagDetail(db, p.ID, projectKey, key)
-	return d, translate(err)
+	row, f, err := flagByKey(db, p.ID, projectKey, key, false)
+	if err != nil {
+		return domain.FlagDetail{}, translate(err)
+	}
+	var envs []environmentRow
+	if err := db.Where("project_id = ?", p.ID).Find(&envs).Error; err != nil {
+		return domain.FlagDetail{}, translate(err)
+	}
+	configs, err := flagConfigs(db, row.ID, envs)
+	return domain.FlagDetail{Flag: f, Environments: configs}, translate(err)
 }
 
 // likePattern escapes s for a LIKE pattern matching it anywhere.
@@ -192,16 +203,13 @@ func likePattern(s string) string {
 }
 
 // Flags lists a project's flags by key, each with its on/off state per environment.
-func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.FlagFilter, page domain.Page) ([]domain.FlagSummary, string, error) {
-	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
+func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.FlagFilter, page domain.Keyset) ([]domain.FlagSummary, string, error) {
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	q, err := pageByKey(db.Where("project_id = ? AND archived = ?", p.ID, filter.Archived), page)
-	if err != nil {
-		return nil, "", err
-	}
+	q := db.Where("project_id = ? AND archived = ?", p.ID, filter.Archived)
 	if filter.Tag != "" {
 		q = q.Where("tags @> ?::jsonb", string(mustJSON([]string{filter.Tag})))
 	}
@@ -209,14 +217,12 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 		like := likePattern(filter.Query)
 		q = q.Where("(key ILIKE ? OR name ILIKE ? OR description ILIKE ?)", like, like, like)
 	}
-	var rows []flagRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, "", translate(err)
+	rows, next, err := listPage(q, "key", false, afterKey(page.After), page.Limit, func(r flagRow) string { return r.Key })
+	if err != nil {
+		return nil, "", err
 	}
-	rows, next := trimPage(rows, page.Limit, func(r flagRow) string { return r.Key })
 	out := make([]domain.FlagSummary, len(rows))
 	index := make(map[string]int, len(rows))
-	ids := make([]string, len(rows))
 	for i, r := range rows {
 		f, err := r.domain()
 		if err != nil {
@@ -224,152 +230,133 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 		}
 		out[i] = domain.FlagSummary{Flag: f, Environments: map[string]domain.EnvironmentState{}}
 		index[r.ID] = i
-		ids[i] = r.ID
 	}
-	if len(ids) > 0 {
-		var states []struct {
-			FlagID        string
-			Environment   string
-			Enabled       bool
-			Version       int64
-			LastEvaluated *time.Time
-		}
-		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
-			FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
-			LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
-			WHERE c.flag_id IN ?`, ids).Scan(&states).Error; err != nil {
-			return nil, "", translate(err)
-		}
-		for _, st := range states {
-			out[index[st.FlagID]].Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
-		}
+	if len(rows) == 0 {
+		return out, next, nil
+	}
+	var states []struct {
+		FlagID        string
+		Environment   string
+		Enabled       bool
+		Version       int64
+		LastEvaluated *time.Time
+	}
+	if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
+		FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
+		LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
+		WHERE c.flag_id IN ?`, mapRows(rows, func(r flagRow) string { return r.ID })).Scan(&states).Error; err != nil {
+		return nil, "", translate(err)
+	}
+	for _, st := range states {
+		out[index[st.FlagID]].Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
 	}
 	return out, next, nil
 }
 
-// UpdateFlag applies fn to a flag and stores the result. fn sees the project's
-// environments as locked for the change (so role checks run against them, inside the
-// transaction), the flag's configuration in every environment and the prerequisites
-// other flags hold on it, so it can refuse a change that would break them. action names the change in the audit
-// trail (update, archive, kill ...).
-func (s *Store) UpdateFlag(ctx context.Context, o domain.Origin, action, projectKey, key string,
-	fn func(f *domain.Flag, envs []domain.Environment, configs map[string]domain.Config, deps []domain.Dependent) error) (domain.FlagDetail, error) {
+// flagChange is what a change to a flag's definition reads in its transaction: the
+// project, its environments as locked, once the guard has passed them, and the flag's
+// state.
+type flagChange struct {
+	project projectRow
+	envs    []environmentRow
+	row     flagRow
+	state   domain.FlagState
+}
+
+// beginFlagChange locks a project's environments, runs guard on them, then reads the
+// flag (locked) with its configurations and the prerequisites other flags hold on it.
+func beginFlagChange(tx *txn, projectKey, key string, guard domain.Guard) (flagChange, error) {
+	var c flagChange
+	var err error
+	if c.project, err = projectByKey(tx.DB, projectKey); err != nil {
+		return c, err
+	}
+	if c.envs, err = tx.lockEnvironments(`project_id = ?`, c.project.ID); err != nil {
+		return c, err
+	}
+	c.state.Environments = mapRows(c.envs, environmentRow.domain)
+	if err := guarded(guard, c.state.Environments); err != nil {
+		return c, err
+	}
+	if c.row, c.state.Flag, err = flagByKey(tx.DB, c.project.ID, projectKey, key, true); err != nil {
+		return c, err
+	}
+	if c.state.Configs, err = flagConfigs(tx.DB, c.row.ID, c.envs); err != nil {
+		return c, err
+	}
+	c.state.Dependents, err = dependents(tx.DB, c.project.ID, key)
+	return c, err
+}
+
+// UpdateFlag stores the flag fn makes of the current one. fn decides on the flag's
+// state as the transaction read it (domain.FlagState), so role checks run against the
+// environments as locked and a change that would break other flags' prerequisites can
+// be refused; it returns nil to leave the flag as it is, and then nothing is written,
+// audited or invalidated. guard, when set, checks the caller first, before the flag is
+// read. action names the change in the audit trail (update, archive, kill ...).
+func (s *Store) UpdateFlag(ctx context.Context, o domain.Origin, action, projectKey, key string, guard domain.Guard,
+	fn func(cur domain.FlagState) (*domain.Flag, error)) (domain.FlagDetail, error) {
 	var out domain.FlagDetail
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, envs, err := s.touchProject(tx, projectKey)
+	err := s.inTx(ctx, func(tx *txn) error {
+		c, err := beginFlagChange(tx, projectKey, key, guard)
 		if err != nil {
 			return err
 		}
-		row, f, err := s.flagByKey(tx, p.ID, projectKey, key, true)
-		if err != nil {
-			return err
-		}
-		configs, err := flagConfigs(tx, row.ID, envs)
-		if err != nil {
-			return err
-		}
-		deps, err := dependents(tx, p.ID, key)
-		if err != nil {
-			return err
-		}
-		before := domain.FlagDetail{Flag: f, Environments: configs}
-		next := f
-		locked := make([]domain.Environment, len(envs))
-		for i, e := range envs {
-			locked[i] = e.domain()
-		}
-		if err := fn(&next, locked, configs, deps); err != nil {
-			return err
-		}
-		nr := flagRowOf(p.ID, next)
-		was := flagRowOf(p.ID, f) // as Go encodes it: the stored text has PostgreSQL's spacing
-		grows := len(nr.Variants)+len(nr.Tags) > max(fairShare, len(was.Variants)+len(was.Tags)) || f.Archived && !next.Archived
-		if err := tx.Model(&row).Updates(map[string]any{
-			"name": nr.Name, "description": nr.Description, "variants": nr.Variants, "tags": nr.Tags,
-			"killed": nr.Killed, "archived": nr.Archived, "updated_at": gorm.Expr("now()"),
-		}).Error; err != nil {
+		before := domain.FlagDetail{Flag: c.state.Flag, Environments: c.state.Configs}
+		next, err := fn(c.state)
+		if err != nil || next == nil {
+			out = before
 			return err
 		}
 		// The definition is part of every environment's snapshot.
+		ids := environmentIDs(c.envs)
+		if _, err := tx.invalidate(ids); err != nil {
+			return err
+		}
+		nr, was := flagRowOf(c.project.ID, *next), flagRowOf(c.project.ID, before.Flag)
+		grows := nr.definitionSize() > max(fairShare, was.definitionSize()) || was.Archived && !nr.Archived
+		row := c.row
+		if err := tx.Raw(`UPDATE flags SET name = ?, description = ?, variants = ?, tags = ?, killed = ?, archived = ?,
+			updated_at = now() WHERE id = ? RETURNING *`, nr.Name, nr.Description, nr.Variants, nr.Tags, nr.Killed, nr.Archived, row.ID).
+			Scan(&row).Error; err != nil {
+			return err
+		}
 		if grows {
-			ids := make([]string, len(envs))
-			for i, e := range envs {
-				ids[i] = e.ID
-			}
-			if err := checkSnapshotSize(tx, ids); err != nil {
+			if err := checkSnapshotSize(tx.DB, ids); err != nil {
 				return err
 			}
 		}
-		if out, err = s.flagDetail(tx, p.ID, projectKey, key); err != nil {
+		out = domain.FlagDetail{Environments: c.state.Configs}
+		if out.Flag, err = row.domain(); err != nil {
 			return err
 		}
-		return audit(tx, o, change{action: action, entityType: "flag", entityID: row.ID, entityKey: row.Key,
-			project: p.Key, projectID: p.ID, flag: row.Key, before: before, after: out})
+		return tx.audit(o, change{action: action, entityType: "flag", entityID: row.ID, entityKey: row.Key,
+			project: c.project.Key, projectID: c.project.ID, flag: row.Key, before: before, after: out})
 	})
 	return out, err
 }
 
-// DeleteFlag deletes a flag and its configurations, after check has seen the
-// prerequisites other flags hold on it.
-func (s *Store) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key string,
-	check func(f domain.Flag, deps []domain.Dependent) error) error {
-	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, _, err := s.touchProject(tx, projectKey)
+// DeleteFlag deletes a flag and its configurations, once guard has passed the
+// project's environments as locked and check the flag's state (the prerequisites other
+// flags hold on it).
+func (s *Store) DeleteFlag(ctx context.Context, o domain.Origin, projectKey, key string, guard domain.Guard,
+	check func(cur domain.FlagState) error) error {
+	return s.inTx(ctx, func(tx *txn) error {
+		c, err := beginFlagChange(tx, projectKey, key, guard)
 		if err != nil {
 			return err
 		}
-		before, err := s.flagDetail(tx, p.ID, projectKey, key)
-		if err != nil {
+		if err := check(c.state); err != nil {
 			return err
 		}
-		deps, err := dependents(tx, p.ID, key)
-		if err != nil {
+		if _, err := tx.invalidate(environmentIDs(c.envs)); err != nil {
 			return err
 		}
-		if err := check(before.Flag, deps); err != nil {
+		if err := tx.Delete(&flagRow{}, "id = ?", c.row.ID).Error; err != nil {
 			return err
 		}
-		if err := tx.Delete(&flagRow{}, "id = ?", before.ID).Error; err != nil {
-			return err
-		}
-		return audit(tx, o, change{action: domain.ActionFlagDelete, entityType: "flag", entityID: before.ID,
-			entityKey: before.Key, project: p.Key, projectID: p.ID, flag: before.Key, before: before})
+		before := domain.FlagDetail{Flag: c.state.Flag, Environments: c.state.Configs}
+		return tx.audit(o, change{action: domain.ActionFlagDelete, entityType: "flag", entityID: before.ID,
+			entityKey: before.Key, project: c.project.Key, projectID: c.project.ID, flag: before.Key, before: before})
 	})
-}
-
-// Evaluations sums a flag's evaluation counts over [since, until), optionally in one
-// environment, and says when it was last evaluated in each environment.
-func (s *Store) Evaluations(ctx context.Context, projectKey, flagKey, envKey string, since, until time.Time) (domain.FlagEvaluations, error) {
-	out := domain.FlagEvaluations{Flag: flagKey, Since: since, Until: until, Counts: []domain.EvaluationCount{}, LastEvaluated: map[string]time.Time{}}
-	db := s.db.WithContext(ctx)
-	p, err := s.projectByKey(db, projectKey)
-	if err != nil {
-		return out, translate(err)
-	}
-	if _, _, err := s.flagByKey(db, p.ID, projectKey, flagKey, false); err != nil {
-		return out, translate(err)
-	}
-	if envKey != "" {
-		if _, err := s.environmentByKey(db, p.ID, projectKey, envKey, false); err != nil {
-			return out, translate(err)
-		}
-	}
-	if err := db.Raw(`SELECT e.key AS environment, fe.variant, fe.reason, sum(fe.count) AS count
-		FROM flag_evaluations fe JOIN environments e ON e.id = fe.environment_id
-		WHERE e.project_id = ? AND fe.flag_key = ? AND fe.minute >= ? AND fe.minute < ? AND (? = '' OR e.key = ?)
-		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`, p.ID, flagKey, since, until, envKey, envKey).Scan(&out.Counts).Error; err != nil {
-		return out, translate(err)
-	}
-	var last []struct {
-		Environment string
-		At          time.Time
-	}
-	if err := db.Raw(`SELECT e.key AS environment, l.at FROM flag_last_evaluated l JOIN environments e ON e.id = l.environment_id
-		WHERE e.project_id = ? AND l.flag_key = ? AND (? = '' OR e.key = ?)`, p.ID, flagKey, envKey, envKey).Scan(&last).Error; err != nil {
-		return out, translate(err)
-	}
-	for _, l := range last {
-		out.LastEvaluated[l.Environment] = l.At
-	}
-	return out, nil
 }

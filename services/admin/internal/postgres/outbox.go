@@ -5,10 +5,20 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
-	"github.com/switchyard/switchyard/pkg/platform/rediscache"
+	"github.com/switchyard/switchyard/pkg/domain"
 )
+
+type outboxRow struct {
+	ID            int64 `gorm:"primaryKey;->"`
+	EnvironmentID string
+	Version       int64
+	CreatedAt     time.Time `gorm:"->"`
+	Attempts      int
+	NextAttemptAt time.Time `gorm:"->"`
+	LastError     string
+}
+
+func (outboxRow) TableName() string { return "outbox" }
 
 // Outbox retry backoff: doubling from the first delay up to the cap. The cap is short
 // on purpose: a failure stops its round after one Redis call, so retrying costs little,
@@ -18,20 +28,13 @@ const (
 	retryCap   = time.Second
 )
 
-// DeliveryReport says what one round of outbox delivery did.
-type DeliveryReport struct {
-	Delivered int // invalidations published
-	Coalesced int // older invalidations of the same environments made redundant
-	Failed    int // invalidations left for a later attempt
-}
-
 // DeliverOutbox takes up to limit due invalidations, newest version per environment
 // first delivered by deliver, deletes the delivered ones and schedules the rest for a
 // retry with exponential backoff. Replicas delivering at once skip each other's rows.
-func (s *Store) DeliverOutbox(ctx context.Context, limit int, deliver func(context.Context, rediscache.Invalidation) error) (DeliveryReport, error) {
-	var rep DeliveryReport
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		rep = DeliveryReport{}
+func (s *Store) DeliverOutbox(ctx context.Context, limit int, deliver func(context.Context, domain.Invalidation) error) (domain.DeliveryReport, error) {
+	var rep domain.DeliveryReport
+	err := s.inTx(ctx, func(tx *txn) error {
+		rep = domain.DeliveryReport{}
 		var rows []outboxRow
 		if err := tx.Raw(`SELECT * FROM outbox WHERE next_attempt_at <= now() ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`, limit).
 			Scan(&rows).Error; err != nil {
@@ -60,7 +63,7 @@ func (s *Store) DeliverOutbox(ctx context.Context, limit int, deliver func(conte
 		for _, env := range order {
 			g := groups[env]
 			if failure == nil {
-				failure = deliver(ctx, rediscache.Invalidation{EnvironmentID: env, Version: g.latest})
+				failure = deliver(ctx, domain.Invalidation{EnvironmentID: env, Version: g.latest})
 				if failure == nil {
 					if err := tx.Exec(`DELETE FROM outbox WHERE id IN ?`, g.ids).Error; err != nil {
 						return err
@@ -91,7 +94,7 @@ func (s *Store) DeliverOutbox(ctx context.Context, limit int, deliver func(conte
 // OutboxDepth returns the number of invalidations not yet delivered.
 func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&outboxRow{}).Count(&n).Error; err != nil {
+	if err := s.read(ctx).Model(&outboxRow{}).Count(&n).Error; err != nil {
 		return 0, translate(err)
 	}
 	return n, nil

@@ -6,9 +6,9 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/platform/secret"
 )
 
 type sdkKeyRow struct {
@@ -30,44 +30,37 @@ func (r sdkKeyRow) domain(env string) domain.SDKKey {
 		ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt}
 }
 
-// newKey inserts a new key of the environment and returns it with its secret.
-func newKey(tx *gorm.DB, envID, name string, expires *time.Time) (sdkKeyRow, string, error) {
-	key, prefix, digest := secret.SDKKey.New()
+// insertKey stores a new key of the environment by its digest.
+func insertKey(tx *txn, envID, name, prefix string, digest []byte, expires *time.Time) (sdkKeyRow, error) {
 	row := sdkKeyRow{ID: uuid.NewString(), EnvironmentID: envID, Name: name, Prefix: prefix, Digest: digest, ExpiresAt: expires}
-	if err := tx.Omit("CreatedAt", "LastUsedAt").Create(&row).Error; err != nil {
-		return row, "", err
-	}
-	return row, key, tx.Take(&row, "id = ?", row.ID).Error
+	err := tx.Omit("CreatedAt", "LastUsedAt").Clauses(clause.Returning{}).Create(&row).Error
+	return row, err
 }
 
-// CreateSDKKey creates a key for an environment; the answer holds the secret, which is
-// never stored or shown again.
-func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, name string, expires *time.Time) (domain.SDKKey, error) {
+// CreateSDKKey stores a key of an environment by its digest: the secret itself is
+// never stored. k names it, and gives its display prefix and expiry.
+func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey string, k domain.SDKKey, digest []byte) (domain.SDKKey, error) {
 	var out domain.SDKKey
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}
-		row, key, err := newKey(tx, e.ID, name, expires)
+		row, err := insertKey(tx, e.ID, k.Name, k.Prefix, digest, k.ExpiresAt)
 		if err != nil {
 			return err
 		}
 		out = row.domain(e.Key)
-		if err := audit(tx, o, change{action: domain.ActionSDKKeyCreate, entityType: "sdk_key", entityID: row.ID,
-			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, after: out}); err != nil {
-			return err
-		}
-		out.Key = key
-		return nil
+		return tx.audit(o, change{action: domain.ActionSDKKeyCreate, entityType: "sdk_key", entityID: row.ID,
+			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, after: out})
 	})
 	return out, err
 }
 
 // SDKKeys lists an environment's keys, newest first, without their secrets.
 func (s *Store) SDKKeys(ctx context.Context, projectKey, envKey string) ([]domain.SDKKey, error) {
-	db := s.db.WithContext(ctx)
-	_, e, err := s.projectEnvironment(db, projectKey, envKey, false)
+	db := s.read(ctx)
+	_, e, err := projectEnvironment(db, projectKey, envKey, false)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -75,19 +68,15 @@ func (s *Store) SDKKeys(ctx context.Context, projectKey, envKey string) ([]domai
 	if err := db.Where("environment_id = ?", e.ID).Order("created_at DESC, id").Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]domain.SDKKey, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain(e.Key)
-	}
-	return out, nil
+	return mapRows(rows, func(r sdkKeyRow) domain.SDKKey { return r.domain(e.Key) }), nil
 }
 
-func keyByID(tx *gorm.DB, envID, id string) (sdkKeyRow, error) {
+func keyByID(db *gorm.DB, envID, id string) (sdkKeyRow, error) {
 	var row sdkKeyRow
-	if _, err := uuid.Parse(id); err != nil {
+	if !validUUID(id) {
 		return row, domain.Errorf(domain.CodeNotFound, "SDK key %q not found", id)
 	}
-	if err := tx.Raw(`SELECT * FROM sdk_keys WHERE id = ? AND environment_id = ? FOR UPDATE`, id, envID).Scan(&row).Error; err != nil {
+	if err := db.Raw(`SELECT * FROM sdk_keys WHERE id = ? AND environment_id = ? FOR UPDATE`, id, envID).Scan(&row).Error; err != nil {
 		return row, err
 	}
 	if row.ID == "" {
@@ -96,22 +85,22 @@ func keyByID(tx *gorm.DB, envID, id string) (sdkKeyRow, error) {
 	return row, nil
 }
 
-// RotateSDKKey makes a new key for the environment of key id, and lets the old one
-// expire after grace, so clients can move over without an outage. The environment is
-// touched, as a revocation touches it: evaluators drop the old key's cached lookup,
-// which knew no expiry, when the invalidation arrives, so a grace of 0s ends the old
-// key at once rather than when the cache entry would have expired.
-func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration) (domain.SDKKey, domain.SDKKey, error) {
-	var fresh, old domain.SDKKey
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
+// RotateSDKKey stores the key that replaces key id, by its digest and display prefix,
+// and lets the old one expire after grace, so clients can move over without an outage.
+// The environment is touched, as a revocation touches it: evaluators drop the old key's
+// cached lookup, which knew no expiry, when the invalidation arrives, so a grace of 0s
+// ends the old key at once rather than when the cache entry would have expired.
+func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration,
+	prefix string, digest []byte) (fresh, old domain.SDKKey, err error) {
+	err = s.inTx(ctx, func(tx *txn) error {
+		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}
-		if err := touch(tx, []string{e.ID}); err != nil {
+		if err := tx.touch(e.ID); err != nil {
 			return err
 		}
-		row, err := keyByID(tx, e.ID, id)
+		row, err := keyByID(tx.DB, e.ID, id)
 		if err != nil {
 			return err
 		}
@@ -119,28 +108,19 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 			return domain.Errorf(domain.CodeConflict, "SDK key %q is revoked; create a new key instead", id)
 		}
 		before := row.domain(e.Key)
-		expires := time.Now().UTC().Add(grace)
-		if row.ExpiresAt == nil || row.ExpiresAt.After(expires) {
-			if err := tx.Model(&row).Update("expires_at", expires).Error; err != nil {
-				return err
-			}
-		}
-		if err := tx.Take(&row, "id = ?", row.ID).Error; err != nil {
+		if err := tx.Raw(`UPDATE sdk_keys SET expires_at = least(expires_at, ?) WHERE id = ? RETURNING *`,
+			time.Now().UTC().Add(grace), row.ID).Scan(&row).Error; err != nil {
 			return err
 		}
 		old = row.domain(e.Key)
-		nr, key, err := newKey(tx, e.ID, row.Name, nil)
+		nr, err := insertKey(tx, e.ID, row.Name, prefix, digest, nil)
 		if err != nil {
 			return err
 		}
 		fresh = nr.domain(e.Key)
-		if err := audit(tx, o, change{action: domain.ActionSDKKeyRotate, entityType: "sdk_key", entityID: row.ID,
+		return tx.audit(o, change{action: domain.ActionSDKKeyRotate, entityType: "sdk_key", entityID: row.ID,
 			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, before: before,
-			after: map[string]any{"old": old, "new": fresh}}); err != nil {
-			return err
-		}
-		fresh.Key = key
-		return nil
+			after: map[string]any{"old": old, "new": fresh}})
 	})
 	return fresh, old, err
 }
@@ -148,15 +128,15 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 // RevokeSDKKey revokes a key at once. The environment is touched, so evaluators drop
 // their cached keys when its invalidation arrives.
 func (s *Store) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string) error {
-	return s.inTx(ctx, func(tx *gorm.DB) error {
-		p, e, err := s.projectEnvironment(tx, projectKey, envKey, false)
+	return s.inTx(ctx, func(tx *txn) error {
+		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
 		if err != nil {
 			return err
 		}
-		if err := touch(tx, []string{e.ID}); err != nil {
+		if err := tx.touch(e.ID); err != nil {
 			return err
 		}
-		row, err := keyByID(tx, e.ID, id)
+		row, err := keyByID(tx.DB, e.ID, id)
 		if err != nil {
 			return err
 		}
@@ -164,13 +144,10 @@ func (s *Store) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 			return nil
 		}
 		before := row.domain(e.Key)
-		if err := tx.Model(&row).Update("revoked_at", gorm.Expr("now()")).Error; err != nil {
+		if err := tx.Raw(`UPDATE sdk_keys SET revoked_at = now() WHERE id = ? RETURNING *`, row.ID).Scan(&row).Error; err != nil {
 			return err
 		}
-		if err := tx.Take(&row, "id = ?", row.ID).Error; err != nil {
-			return err
-		}
-		return audit(tx, o, change{action: domain.ActionSDKKeyRevoke, entityType: "sdk_key", entityID: row.ID,
+		return tx.audit(o, change{action: domain.ActionSDKKeyRevoke, entityType: "sdk_key", entityID: row.ID,
 			entityKey: row.Prefix, project: p.Key, projectID: p.ID, environment: e.Key, before: before, after: row.domain(e.Key)})
 	})
 }

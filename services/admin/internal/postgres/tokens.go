@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 )
@@ -50,8 +50,8 @@ const tokenColumns = `t.id, t.name, t.prefix, t.digest, t.project_id, p.key AS p
 // CreateToken stores a token by its digest; the caller shows the secret once.
 func (s *Store) CreateToken(ctx context.Context, o domain.Origin, t domain.APIToken, digest []byte) (domain.APIToken, error) {
 	var out domain.APIToken
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.projectByKey(tx, t.Project)
+	err := s.inTx(ctx, func(tx *txn) error {
+		p, err := projectByKey(tx.DB, t.Project)
 		if err != nil {
 			return err
 		}
@@ -60,30 +60,19 @@ func (s *Store) CreateToken(ctx context.Context, o domain.Origin, t domain.APITo
 		if t.OwnerID != "" {
 			row.OwnerID = &t.OwnerID
 		}
-		if err := tx.Omit("Project", "CreatedAt", "LastUsedAt").Create(&row).Error; err != nil {
+		if err := tx.Omit("Project", "CreatedAt", "LastUsedAt").Clauses(clause.Returning{}).Create(&row).Error; err != nil {
 			return err
 		}
-		if err := tx.Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.id = ?`, row.ID).
-			Scan(&row).Error; err != nil {
-			return err
-		}
+		row.Project = p.Key
 		out = row.domain()
-		return audit(tx, o, change{action: domain.ActionTokenCreate, entityType: "token", entityID: row.ID,
+		return tx.audit(o, change{action: domain.ActionTokenCreate, entityType: "token", entityID: row.ID,
 			entityKey: row.Name, project: p.Key, projectID: p.ID, after: out})
 	})
 	return out, err
 }
 
-// TokenFilter selects tokens: those of the projects named, or owned by the user; all
-// when All is set.
-type TokenFilter struct {
-	All      bool
-	Projects []string
-	OwnerID  string
-}
-
 // Tokens lists tokens, newest first, without their secrets.
-func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]domain.APIToken, error) {
+func (s *Store) Tokens(ctx context.Context, f domain.TokenFilter) ([]domain.APIToken, error) {
 	q := `SELECT ` + tokenColumns + ` FROM api_tokens t JOIN projects p ON p.id = t.project_id`
 	var args []any
 	if !f.All {
@@ -100,14 +89,10 @@ func (s *Store) Tokens(ctx context.Context, f TokenFilter) ([]domain.APIToken, e
 	}
 	q += ` ORDER BY t.created_at DESC, t.id`
 	var rows []tokenRow
-	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
+	if err := s.read(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]domain.APIToken, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return mapRows(rows, tokenRow.domain), nil
 }
 
 // Token returns a token by id.
@@ -116,7 +101,7 @@ func (s *Store) Token(ctx context.Context, id string) (domain.APIToken, error) {
 		return domain.APIToken{}, domain.Errorf(domain.CodeNotFound, "token %q not found", id)
 	}
 	var r tokenRow
-	if err := s.db.WithContext(ctx).Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.id = ?`, id).
+	if err := s.read(ctx).Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.id = ?`, id).
 		Scan(&r).Error; err != nil {
 		return domain.APIToken{}, translate(err)
 	}
@@ -130,7 +115,7 @@ func (s *Store) Token(ctx context.Context, id string) (domain.APIToken, error) {
 // minute).
 func (s *Store) TokenByDigest(ctx context.Context, digest []byte) (domain.APIToken, error) {
 	var r tokenRow
-	db := s.db.WithContext(ctx)
+	db := s.read(ctx)
 	if err := db.Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.digest = ?`, digest).
 		Scan(&r).Error; err != nil {
 		return domain.APIToken{}, translate(err)
@@ -145,7 +130,7 @@ func (s *Store) TokenByDigest(ctx context.Context, digest []byte) (domain.APITok
 
 // RevokeToken revokes a token at once; revoking twice changes nothing.
 func (s *Store) RevokeToken(ctx context.Context, o domain.Origin, id string) error {
-	return s.inTx(ctx, func(tx *gorm.DB) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		var r tokenRow
 		if err := tx.Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id WHERE t.id = ? FOR UPDATE OF t`, id).
 			Scan(&r).Error; err != nil {
@@ -161,14 +146,14 @@ func (s *Store) RevokeToken(ctx context.Context, o domain.Origin, id string) err
 		if err := tx.Exec(`UPDATE api_tokens SET revoked_at = now() WHERE id = ?`, id).Error; err != nil {
 			return err
 		}
-		return audit(tx, o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: id,
+		return tx.audit(o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: id,
 			entityKey: r.Name, project: r.Project, projectID: r.ProjectID, before: before})
 	})
 }
 
 // revokeOwnedTokens revokes every live token a user owns, each with its audit row, in
 // the transaction of the change that calls for it (a password change).
-func revokeOwnedTokens(tx *gorm.DB, o domain.Origin, userID, reason string) error {
+func revokeOwnedTokens(tx *txn, o domain.Origin, userID, reason string) error {
 	var rows []tokenRow
 	if err := tx.Raw(`SELECT `+tokenColumns+` FROM api_tokens t JOIN projects p ON p.id = t.project_id
 		WHERE t.owner_id = ? AND t.revoked_at IS NULL ORDER BY t.id FOR UPDATE OF t`, userID).Scan(&rows).Error; err != nil {
@@ -182,7 +167,7 @@ func revokeOwnedTokens(tx *gorm.DB, o domain.Origin, userID, reason string) erro
 		}
 		a := before
 		a.RevokedAt = after.RevokedAt
-		if err := audit(tx, o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: r.ID,
+		if err := tx.audit(o, change{action: domain.ActionTokenRevoke, entityType: "token", entityID: r.ID,
 			entityKey: r.Name, project: r.Project, projectID: r.ProjectID, before: before, after: map[string]any{"token": a, "reason": reason}}); err != nil {
 			return err
 		}

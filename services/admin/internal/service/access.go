@@ -22,7 +22,9 @@ import (
 //     admin where the environment is protected. Name, description, tags and new
 //     variants alter nothing served and need developer in the project.
 //
-// Every check sees all of a project's environments, never a page of them.
+// Every check sees all of a project's environments, never a page of them. Checks of a
+// change that locks environments run in its transaction, on the environments as
+// locked: one protected or created meanwhile counts.
 
 // writeRole is the role a configuration change in e needs.
 func writeRole(e domain.Environment) domain.Role {
@@ -44,25 +46,28 @@ func needEverywhere(o domain.Origin, project string, envs []domain.Environment, 
 	return nil
 }
 
-// everywhere checks role in the project and need(e) in each of its environments.
-func (s *Service) everywhere(ctx context.Context, o domain.Origin, project string, role domain.Role, need func(domain.Environment) domain.Role) error {
-	if err := o.Need(project, "", role); err != nil {
+// everywhere is the guard of a change that reaches every environment of the project
+// at once: the role need(e) in each, checked in the change's transaction against the
+// environments as it locked them.
+func everywhere(o domain.Origin, project string, need func(domain.Environment) domain.Role) domain.Guard {
+	return func(envs []domain.Environment) error { return needEverywhere(o, project, envs, need) }
+}
+
+// mayAdminister checks what the management of members and tokens needs: admin in the
+// project and in every one of its environments. Those changes lock no environment, so
+// it reads them apart.
+func (s *Service) mayAdminister(ctx context.Context, o domain.Origin, project string) error {
+	if err := o.Need(project, "", domain.RoleAdmin); err != nil {
 		return err
 	}
 	if o.Superuser() {
 		return nil
 	}
-	envs, err := s.store.AllEnvironments(ctx, project)
+	envs, err := s.environments.AllEnvironments(ctx, project)
 	if err != nil {
 		return err
 	}
-	return needEverywhere(o, project, envs, need)
-}
-
-// mayAdminister checks what changes touching the whole project need: admin in the
-// project and in every one of its environments.
-func (s *Service) mayAdminister(ctx context.Context, o domain.Origin, project string) error {
-	return s.everywhere(ctx, o, project, domain.RoleAdmin, adminRole)
+	return needEverywhere(o, project, envs, adminRole)
 }
 
 // variantsChangeServing reports whether replacing a flag's variants old with new
@@ -90,4 +95,12 @@ func sameValue(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// visible names the projects the caller can see: all of them, or those listed.
+func visible(o domain.Origin) (keys []string, all bool) {
+	if o.Access == nil {
+		return nil, true
+	}
+	return o.Access.Projects()
 }

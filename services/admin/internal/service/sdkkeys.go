@@ -6,13 +6,16 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/secret"
 )
 
-// SDKKeyStore is what SDK key management needs from storage.
+// SDKKeyStore is what SDK key management needs from storage. It keeps a key's digest
+// and display prefix, never its secret, which the service makes.
 type SDKKeyStore interface {
-	CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, name string, expires *time.Time) (domain.SDKKey, error)
+	CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey string, k domain.SDKKey, digest []byte) (domain.SDKKey, error)
 	SDKKeys(ctx context.Context, projectKey, envKey string) ([]domain.SDKKey, error)
-	RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration) (domain.SDKKey, domain.SDKKey, error)
+	RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration,
+		prefix string, digest []byte) (fresh, old domain.SDKKey, err error)
 	RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string) error
 }
 
@@ -29,7 +32,7 @@ type SDKKeyInput struct {
 }
 
 // CreateSDKKey creates a key for an environment; the answer is the only time its
-// secret is shown.
+// secret is shown (package secret makes it; the store keeps its digest).
 func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey string, in SDKKeyInput) (domain.SDKKey, error) {
 	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
 		return domain.SDKKey{}, err
@@ -42,10 +45,16 @@ func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 		fields = append(fields, domain.FieldError{Field: "expires_at", Message: "must be in the future"})
 	}
 	if len(fields) > 0 {
-		return domain.SDKKey{}, invalid("SDK key", fields...)
+		return domain.SDKKey{}, domain.Invalid("SDK key", fields...)
 	}
-	k, err := s.keys.CreateSDKKey(ctx, o, projectKey, envKey, strings.TrimSpace(in.Name), in.ExpiresAt)
-	return k, s.committed(err)
+	key, prefix, digest := secret.SDKKey.New()
+	k, err := s.keys.CreateSDKKey(ctx, o, projectKey, envKey,
+		domain.SDKKey{Name: strings.TrimSpace(in.Name), Prefix: prefix, ExpiresAt: in.ExpiresAt}, digest)
+	if err != nil {
+		return domain.SDKKey{}, err
+	}
+	k.Key = key
+	return k, nil
 }
 
 // SDKKeys lists an environment's keys without their secrets.
@@ -71,13 +80,18 @@ func (s *Service) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 	if in.GracePeriod != "" {
 		d, err := time.ParseDuration(in.GracePeriod)
 		if err != nil || d < 0 || d > MaxGracePeriod {
-			return domain.SDKKey{}, domain.SDKKey{}, invalid("rotation", domain.FieldError{Field: "grace_period",
-				Message: "must be a duration from 0s to 720h, such as 24h"})
+			return domain.SDKKey{}, domain.SDKKey{}, domain.InvalidField("rotation", "grace_period",
+				"must be a duration from 0s to 720h, such as 24h")
 		}
 		grace = d
 	}
-	fresh, old, err := s.keys.RotateSDKKey(ctx, o, projectKey, envKey, id, grace)
-	return fresh, old, s.committed(err)
+	key, prefix, digest := secret.SDKKey.New()
+	fresh, old, err := s.keys.RotateSDKKey(ctx, o, projectKey, envKey, id, grace, prefix, digest)
+	if err != nil {
+		return domain.SDKKey{}, domain.SDKKey{}, err
+	}
+	fresh.Key = key
+	return fresh, old, nil
 }
 
 // RevokeSDKKey revokes a key at once.
@@ -85,5 +99,5 @@ func (s *Service) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey,
 	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
 		return err
 	}
-	return s.committed(s.keys.RevokeSDKKey(ctx, o, projectKey, envKey, id))
+	return s.keys.RevokeSDKKey(ctx, o, projectKey, envKey, id)
 }

@@ -9,8 +9,14 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/validate"
-	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 )
+
+// ConfigStore is what configuration changes need from storage.
+type ConfigStore interface {
+	Config(ctx context.Context, projectKey, flagKey, envKey string) (domain.ConfigState, error)
+	UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string, requires []string,
+		fn func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error)) (domain.ConfigState, error)
+}
 
 // ConfigInput replaces a flag's configuration in one environment. Version is the
 // version being replaced (or send it as If-Match). The read-only fields a GET returns
@@ -36,14 +42,13 @@ func expectedVersion(body *int64, ifMatch string) (int64, bool, error) {
 		s := strings.Trim(strings.TrimPrefix(ifMatch, "W/"), `"`)
 		v, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || v < 1 {
-			return 0, false, invalid("request", domain.FieldError{Field: "If-Match", Message: `must be the version to replace, as "3"`})
+			return 0, false, domain.InvalidField("request", "If-Match", `must be the version to replace, as "3"`)
 		}
 		header = &v
 	}
 	switch {
 	case body != nil && header != nil && *body != *header:
-		return 0, false, invalid("request", domain.FieldError{Field: "version",
-			Message: fmt.Sprintf("is %d but If-Match says %d", *body, *header)})
+		return 0, false, domain.InvalidField("request", "version", fmt.Sprintf("is %d but If-Match says %d", *body, *header))
 	case body != nil:
 		return *body, true, nil
 	case header != nil:
@@ -87,16 +92,16 @@ func fillRuleIDs(rules []domain.Rule) {
 }
 
 // Config returns a flag's configuration in one environment.
-func (s *Service) Config(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string) (postgres.ConfigState, error) {
+func (s *Service) Config(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string) (domain.ConfigState, error) {
 	if err := o.Need(projectKey, envKey, domain.RoleViewer); err != nil {
-		return postgres.ConfigState{}, err
+		return domain.ConfigState{}, err
 	}
-	return s.store.Config(ctx, projectKey, flagKey, envKey)
+	return s.configs.Config(ctx, projectKey, flagKey, envKey)
 }
 
 // mayConfigure checks the role a configuration change needs: developer in the
 // environment, admin where it is protected. It runs inside the change's transaction,
-// on the environment as stored.
+// on the environment as locked.
 func mayConfigure(o domain.Origin, project string, env domain.Environment) error {
 	need := domain.RoleDeveloper
 	if env.Protected {
@@ -107,16 +112,16 @@ func mayConfigure(o domain.Origin, project string, env domain.Environment) error
 
 // ReplaceConfig replaces a flag's configuration in one environment, if the version the
 // client replaces is still the current one.
-func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ConfigInput, ifMatch string) (postgres.ConfigState, error) {
+func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ConfigInput, ifMatch string) (domain.ConfigState, error) {
 	if err := o.Need(projectKey, envKey, domain.RoleDeveloper); err != nil {
-		return postgres.ConfigState{}, err
+		return domain.ConfigState{}, err
 	}
 	expected, check, err := expectedVersion(in.Version, ifMatch)
 	if err != nil {
-		return postgres.ConfigState{}, err
+		return domain.ConfigState{}, err
 	}
 	if in.Default == nil {
-		return postgres.ConfigState{}, invalid("configuration", domain.FieldError{Field: "default", Message: "is required: a variant or a rollout"})
+		return domain.ConfigState{}, domain.InvalidField("configuration", "default", "is required: a variant or a rollout")
 	}
 	cfg := domain.Config{Enabled: in.Enabled, Rules: in.Rules, Default: *in.Default, OffVariant: in.OffVariant, Prerequisites: in.Prerequisites}
 	if cfg.Rules == nil {
@@ -126,31 +131,22 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 		cfg.Prerequisites = []domain.Prerequisite{}
 	}
 	fillRuleIDs(cfg.Rules)
-	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey,
-		func(cur postgres.ConfigState, prerequisites postgres.Prerequisites) (domain.Config, error) {
+	// Prerequisites are checked against the flags they reach and the flags that depend
+	// on this one, which the store loads for the flags named here (see UpdateConfig).
+	requires := make([]string, len(cfg.Prerequisites))
+	for i, p := range cfg.Prerequisites {
+		requires[i] = p.Flag
+	}
+	return s.configs.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey, requires,
+		func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error) {
 			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
 				return cfg, err
 			}
 			if check && cur.Config.Version != expected {
 				return cfg, conflict(expected, cur.Config.Version)
 			}
-			// Prerequisites are checked against the flags they reach and the flags that
-			// depend on this one; a configuration without any cannot create a cycle or
-			// deepen a chain, and needs neither loaded.
-			var env map[string]domain.FlagConfig
-			if len(cfg.Prerequisites) > 0 {
-				keys := make([]string, len(cfg.Prerequisites))
-				for i, p := range cfg.Prerequisites {
-					keys[i] = p.Flag
-				}
-				var err error
-				if env, err = prerequisites(keys...); err != nil {
-					return cfg, err
-				}
-			}
-			return cfg, validate.Config(cur.Flag, cfg, env)
+			return cfg, validate.Config(cur.Flag, cfg, reach)
 		})
-	return out, s.committed(err)
 }
 
 // ToggleInput sets enabled; without it, toggle flips the current state.
@@ -159,12 +155,12 @@ type ToggleInput struct {
 }
 
 // Toggle turns a flag's configuration in one environment on or off.
-func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ToggleInput) (postgres.ConfigState, error) {
+func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagKey, envKey string, in ToggleInput) (domain.ConfigState, error) {
 	if err := o.Need(projectKey, envKey, domain.RoleDeveloper); err != nil {
-		return postgres.ConfigState{}, err
+		return domain.ConfigState{}, err
 	}
-	out, err := s.store.UpdateConfig(ctx, o, domain.ActionConfigToggle, projectKey, flagKey, envKey,
-		func(cur postgres.ConfigState, _ postgres.Prerequisites) (domain.Config, error) {
+	return s.configs.UpdateConfig(ctx, o, domain.ActionConfigToggle, projectKey, flagKey, envKey, nil,
+		func(cur domain.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
 			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
 				return cur.Config, err
 			}
@@ -175,5 +171,4 @@ func (s *Service) Toggle(ctx context.Context, o domain.Origin, projectKey, flagK
 			}
 			return cfg, nil
 		})
-	return out, s.committed(err)
 }

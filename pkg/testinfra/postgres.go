@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	neturl "net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -140,17 +139,13 @@ func (p *Postgres) Stop() {
 }
 
 // Migrate copies the schema of the test run's template database (see MigratedDB) into
-// this server's "switchyard" database, with pg_dump and psql.
+// this server's "switchyard" database, with pg_dump and psql. It dumps a copy of the
+// template, never the template itself: copying a template ends every connection to it,
+// which would cut a dump running at the same time.
 func (p *Postgres) Migrate() {
 	p.t.Helper()
-	template := required(p.t, "SWITCHYARD_TEST_TEMPLATE")
-	base := required(p.t, "SWITCHYARD_TEST_DATABASE_URL")
-	u, err := neturl.Parse(base)
-	if err != nil {
-		p.t.Fatalf("SWITCHYARD_TEST_DATABASE_URL: %v", err)
-	}
-	u.Path = "/" + template
-	dump := exec.Command(filepath.Join(p.bin, "pg_dump"), "--no-owner", "--no-privileges", u.String())
+	source := MigratedDB(p.t)
+	dump := exec.Command(filepath.Join(p.bin, "pg_dump"), "--no-owner", "--no-privileges", source)
 	load := exec.Command(filepath.Join(p.bin, "psql"), "-q", "-v", "ON_ERROR_STOP=1", p.URL())
 	pipe, err := dump.StdoutPipe()
 	if err != nil {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,45 @@ import (
 	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 )
+
+// TestConcurrentConfigWrites sends 50 writes carrying the same version at once: exactly
+// one wins, the others get 409, and the audit trail records exactly the winners.
+func TestConcurrentConfigWrites(t *testing.T) {
+	h := newHarness(t)
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	h.flag("shop", "f")
+	const writers = 50
+	path := "/api/v1/projects/shop/flags/f/environments/production"
+	statuses := make([]int, writers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			body := onConfig(1)
+			body["rules"] = []map[string]any{{"id": fmt.Sprintf("writer-%d", i), "conditions": []any{}, "serve": map[string]any{"variant": "on"}}}
+			statuses[i] = h.Do("PUT", path, body).Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	if count[200] != 1 || count[409] != writers-1 {
+		t.Fatalf("statuses %v: want one 200 and %d 409s", count, writers-1)
+	}
+	audited := len(h.Must(200, "GET", "/api/v1/audit?action=config.update", nil).JSON(t)["items"].([]any))
+	if audited != count[200] {
+		t.Errorf("%d audit rows for %d successful writes", audited, count[200])
+	}
+	if v := h.Must(200, "GET", path, nil).JSON(t)["version"]; v != float64(2) {
+		t.Errorf("version %v, want 2", v)
+	}
+}
 
 // subscribe listens to the invalidation channel of a Redis.
 func subscribe(t *testing.T, url string) <-chan rediscache.Invalidation {

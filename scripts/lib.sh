@@ -138,3 +138,26 @@ test_env() {
   export SWITCHYARD_TEST_DATABASE_URL="$base_url" SWITCHYARD_TEST_REDIS_URL="$REDIS_URL" SWITCHYARD_INTEGRATION=1
   unset DATABASE_URL REDIS_URL
 }
+
+# ensure_chromium: the browser tests (pkg/testinfra/browser) drive Debian's chromium
+# package, never a browser a tool downloads: installs it with apt-get when it is
+# missing (running apt-get update when the install fails, as the package lists may be
+# stale or absent, and trying again: another run may hold apt's locks), prints its
+# version and exports SWITCHYARD_CHROMIUM, the binary they start. fonts-liberation (a
+# recommendation, not a dependency) gives screenshots their fonts.
+ensure_chromium() {
+  local bin try apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+  [ "$(id -u)" = 0 ] || apt=(sudo "${apt[@]}")
+  bin=$(command -v chromium || true)
+  if [ -z "$bin" ]; then
+    echo "chromium: installing Debian's package" >&2
+    for try in 1 2 3 4; do
+      "${apt[@]}" install -y --no-install-recommends chromium fonts-liberation >&2 && break
+      [ "$try" = 4 ] && return 1
+      "${apt[@]}" update >&2 || sleep 5
+    done
+    bin=$(command -v chromium) || return 1
+  fi
+  echo "chromium: $bin ($("$bin" --version 2>/dev/null || echo "does not run"))" >&2
+  export SWITCHYARD_CHROMIUM=$bin
+}

@@ -85,6 +85,21 @@ func keyByID(db *gorm.DB, envID, id string) (sdkKeyRow, error) {
 	return row, nil
 }
 
+// keyChange reads an SDK key that a change (rotation, revocation) is about to alter,
+// with its project and environment, and touches the environment so that evaluators
+// drop their cached lookups of the environment's keys when its invalidation arrives.
+func keyChange(tx *txn, projectKey, envKey, id string) (projectRow, environmentRow, sdkKeyRow, error) {
+	p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
+	if err != nil {
+		return p, e, sdkKeyRow{}, err
+	}
+	if err := tx.touch(e.ID); err != nil {
+		return p, e, sdkKeyRow{}, err
+	}
+	row, err := keyByID(tx.DB, e.ID, id)
+	return p, e, row, err
+}
+
 // RotateSDKKey stores the key that replaces key id, by its digest and display prefix,
 // and lets the old one expire after grace, so clients can move over without an outage.
 // The environment is touched, as a revocation touches it: evaluators drop the old key's
@@ -93,14 +108,7 @@ func keyByID(db *gorm.DB, envID, id string) (sdkKeyRow, error) {
 func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration,
 	prefix string, digest []byte) (fresh, old domain.SDKKey, err error) {
 	err = s.inTx(ctx, func(tx *txn) error {
-		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
-		if err != nil {
-			return err
-		}
-		if err := tx.touch(e.ID); err != nil {
-			return err
-		}
-		row, err := keyByID(tx.DB, e.ID, id)
+		p, e, row, err := keyChange(tx, projectKey, envKey, id)
 		if err != nil {
 			return err
 		}
@@ -129,14 +137,7 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 // their cached keys when its invalidation arrives.
 func (s *Store) RevokeSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string) error {
 	return s.inTx(ctx, func(tx *txn) error {
-		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, false)
-		if err != nil {
-			return err
-		}
-		if err := tx.touch(e.ID); err != nil {
-			return err
-		}
-		row, err := keyByID(tx.DB, e.ID, id)
+		p, e, row, err := keyChange(tx, projectKey, envKey, id)
 		if err != nil {
 			return err
 		}

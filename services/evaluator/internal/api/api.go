@@ -7,13 +7,11 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
-	"net"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
-	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/pkg/platform/openapi"
 	"github.com/switchyard/switchyard/pkg/platform/server"
 )
@@ -45,19 +43,10 @@ type Counter interface {
 	Add(environmentID string, results ...eval.Result)
 }
 
-// Options configure the HTTP layer.
-type Options struct {
-	MaxBodyBytes int64
-	// Ready names the dependencies /readyz checks.
-	Ready map[string]server.Checker
-	// Metrics records requests and Panics counts recovered panics; both optional. The
-	// metrics themselves are served on the operations listener, not here.
-	Metrics echo.MiddlewareFunc
-	Panics  httpapi.PanicCounter
-	// TrustedProxies are the peers whose X-Forwarded-For names the client (c.RealIP).
-	// None: the connection's peer is the client.
-	TrustedProxies []*net.IPNet
-}
+// Options configure the HTTP layer: the server skeleton's options, of which New sets
+// the evaluator's own choices (access log level, OFREP's error shape, the document,
+// readiness).
+type Options = server.Options
 
 // API serves evaluations.
 type API struct {
@@ -74,21 +63,15 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	if err != nil {
 		panic(err) // the embedded document is part of the build; tests load it
 	}
-	e := server.New(log, server.Options{
-		MaxBodyBytes:   opt.MaxBodyBytes,
-		TrustedProxies: opt.TrustedProxies,
-		Metrics:        opt.Metrics,
-		Panics:         opt.Panics,
-		// At its request rates a line per evaluation costs more than the evaluation,
-		// and the metrics count them.
-		AccessLogLevel: slog.LevelDebug,
-		WrapErrors:     a.ofrepErrors,
-		Document:       doc,
-		Ready:          opt.Ready,
-		// Evaluations work while either store answers (and from memory when neither
-		// does), so the evaluator is ready while at least one does.
-		Readiness: server.AnyReady,
-	})
+	// At its request rates a line per evaluation costs more than the evaluation, and
+	// the metrics count them.
+	opt.AccessLogLevel = slog.LevelDebug
+	opt.WrapErrors = a.ofrepErrors
+	opt.Document = doc
+	// Evaluations work while either store answers (and from memory when neither does),
+	// so the evaluator is ready while at least one does.
+	opt.Readiness = server.AnyReady
+	e := server.New(log, opt)
 	e.POST("/api/v1/evaluate", a.evaluate, a.authenticate)
 	e.GET("/api/v1/evaluate/*", a.evaluateOne, a.authenticate)
 	e.POST("/ofrep/v1/evaluate/flags", a.ofrepBulk, a.authenticate)

@@ -36,12 +36,14 @@ bench:
 chaos:
 	scripts/chaos
 
-## fuzz: each fuzz target for FUZZTIME (default 30s): evaluation, validation, semver,
+## fuzz: each fuzz target for FUZZTIME (default 30s): evaluation, validation, the
+## playground's explanations, semver,
 ## and the evaluator's public request decoding
 FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pkg/eval -run '^$$' -fuzz '^FuzzExplain$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pkg/semver -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./services/evaluator/internal/api -run '^$$' -fuzz '^FuzzRequestDecoding$$' -fuzztime $(FUZZTIME)
 

@@ -40,7 +40,13 @@ const (
 	ActionFlagUnkill        = "flag.unkill"
 	ActionConfigUpdate      = "config.update"
 	ActionConfigToggle      = "config.toggle"
+	// ActionConfigRevert restores a configuration as it was before an earlier change;
+	// its audit row names that change's entry (AuditEntry.Reverts).
+	ActionConfigRevert = "config.revert"
 )
+
+// ConfigActions are the actions of configuration changes: those a revert can undo.
+var ConfigActions = []string{ActionConfigUpdate, ActionConfigToggle, ActionConfigRevert}
 
 // AuditEntry is one row of the audit trail: who changed what, with the entity before
 // and after the change. Projects, flags and environments are named by key so that the
@@ -59,6 +65,8 @@ type AuditEntry struct {
 	Before         json.RawMessage `json:"before"`
 	After          json.RawMessage `json:"after"`
 	RequestID      string          `json:"request_id,omitempty"`
+	// Reverts is the entry whose before-state a config.revert restored.
+	Reverts *int64 `json:"reverts,omitempty"`
 }
 
 // AuditFilter selects audit entries; zero fields do not filter.

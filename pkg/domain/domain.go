@@ -33,12 +33,35 @@ const (
 
 // Project groups flags and environments.
 type Project struct {
-	ID          string    `json:"id,omitempty"`
-	Key         string    `json:"key" validate:"required,slug"`
-	Name        string    `json:"name" validate:"required,max=200"`
-	Description string    `json:"description,omitempty" validate:"max=2000"`
-	CreatedAt   time.Time `json:"created_at,omitzero"`
-	UpdatedAt   time.Time `json:"updated_at,omitzero"`
+	ID          string `json:"id,omitempty"`
+	Key         string `json:"key" validate:"required,slug"`
+	Name        string `json:"name" validate:"required,max=200"`
+	Description string `json:"description,omitempty" validate:"max=2000"`
+	// StaleAfterDays is how long a flag may go unevaluated before listings call it
+	// stale (see Stale).
+	StaleAfterDays int       `json:"stale_after_days"`
+	CreatedAt      time.Time `json:"created_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
+}
+
+// Bounds of Project.StaleAfterDays.
+const (
+	DefaultStaleAfterDays = 30
+	MaxStaleAfterDays     = 3650
+)
+
+// StaleCutoff is the moment before which a flag of the project counts as stale at now:
+// stale_after_days before it.
+func (p Project) StaleCutoff(now time.Time) time.Time {
+	return now.AddDate(0, 0, -p.StaleAfterDays)
+}
+
+// Stale reports whether a flag created at created and last evaluated at last (nil:
+// never, in any environment) is stale at the cutoff (Project.StaleCutoff): neither
+// evaluated nor created since. A flag younger than the project's stale_after_days is
+// never stale, evaluated or not: it has not had the time to be used yet.
+func Stale(created time.Time, last *time.Time, cutoff time.Time) bool {
+	return created.Before(cutoff) && (last == nil || last.Before(cutoff))
 }
 
 // DefaultEnvironments are created with every project; production is protected.
@@ -205,15 +228,23 @@ type FlagDetail struct {
 
 // EnvironmentState is a flag's state in one environment, as flag listings show it.
 type EnvironmentState struct {
-	Enabled       bool       `json:"enabled"`
-	Version       int64      `json:"version"`
-	LastEvaluated *time.Time `json:"last_evaluated_at"`
+	Enabled bool  `json:"enabled"`
+	Version int64 `json:"version"`
+	// LastEvaluated is when an evaluator last answered for the flag in the
+	// environment; nil when none ever did.
+	LastEvaluated *time.Time `json:"last_evaluated"`
 }
 
-// FlagSummary is a flag with its on/off state in every environment.
+// FlagSummary is a flag with its on/off state in every environment, and whether it is
+// still used.
 type FlagSummary struct {
 	Flag
 	Environments map[string]EnvironmentState `json:"environments"`
+	// LastEvaluated is the latest of the environments' LastEvaluated.
+	LastEvaluated *time.Time `json:"last_evaluated"`
+	// Stale says the flag was not evaluated for its project's stale_after_days (see
+	// Stale).
+	Stale bool `json:"stale"`
 }
 
 // FlagFilter selects flags of a project; zero fields do not filter.
@@ -221,6 +252,7 @@ type FlagFilter struct {
 	Tag      string
 	Query    string // a case-insensitive substring of key, name or description
 	Archived bool   // archived flags instead of active ones
+	Stale    *bool  // stale flags only (true), or fresh ones only (false)
 }
 
 // Dependent is a prerequisite another flag holds on a flag, in one environment.
@@ -262,10 +294,51 @@ type EvaluationCount struct {
 
 // FlagEvaluations summarises a flag's evaluations over a time range, and when it was
 // last evaluated in each environment (a flag nobody evaluates is a candidate to remove).
+// With a bucket size, Series has the same counts over time.
 type FlagEvaluations struct {
 	Flag          string               `json:"flag"`
 	Since         time.Time            `json:"since"`
 	Until         time.Time            `json:"until"`
 	Counts        []EvaluationCount    `json:"counts"`
 	LastEvaluated map[string]time.Time `json:"last_evaluated"`
+	Bucket        BucketSize           `json:"bucket,omitempty"`
+	Series        []EvaluationBucket   `json:"series,omitempty"`
+}
+
+// BucketSize is the width of the buckets of an evaluation series.
+type BucketSize string
+
+// Bucket sizes.
+const (
+	BucketHour BucketSize = "hour"
+	BucketDay  BucketSize = "day"
+)
+
+// Duration is the width of a bucket.
+func (b BucketSize) Duration() time.Duration {
+	if b == BucketDay {
+		return 24 * time.Hour
+	}
+	return time.Hour
+}
+
+// Start is the start of the bucket holding t: the hour or the UTC day.
+func (b BucketSize) Start(t time.Time) time.Time {
+	return t.UTC().Truncate(b.Duration())
+}
+
+// EvaluationBucket is one bucket of an evaluation series: the evaluations from Start
+// (within the series' range) to the next bucket, by variant and reason. Every bucket
+// of the range is listed, those without evaluations too.
+type EvaluationBucket struct {
+	Start  time.Time            `json:"start"`
+	Counts []VariantReasonCount `json:"counts"`
+	Total  int64                `json:"total"`
+}
+
+// VariantReasonCount is how often a variant was served for a reason.
+type VariantReasonCount struct {
+	Variant string `json:"variant"`
+	Reason  string `json:"reason"`
+	Count   int64  `json:"count"`
 }

@@ -12,17 +12,18 @@ type Code string
 
 // Error codes.
 const (
-	CodeInvalid      Code = "invalid"      // the request is malformed or breaks a rule
-	CodeUnauthorized Code = "unauthorized" // no valid credentials
-	CodeForbidden    Code = "forbidden"    // valid credentials, not allowed
-	CodeNotFound     Code = "not_found"    // the addressed resource does not exist
-	CodeConflict     Code = "conflict"     // duplicate key or stale version
-	CodePrecondition Code = "precondition" // a required version (If-Match) is missing
-	CodeTooLarge     Code = "too_large"    // the body is over the limit
-	CodeLimit        Code = "limit"        // a documented limit (flags per project ...) is reached
-	CodeRateLimited  Code = "rate_limited" // too many attempts
-	CodeUnavailable  Code = "unavailable"  // a dependency is down
-	CodeInternal     Code = "internal"     // a bug or an unexpected failure
+	CodeInvalid       Code = "invalid"       // the request is malformed or breaks a rule
+	CodeUnauthorized  Code = "unauthorized"  // no valid credentials
+	CodeForbidden     Code = "forbidden"     // valid credentials, not allowed
+	CodeNotFound      Code = "not_found"     // the addressed resource does not exist
+	CodeConflict      Code = "conflict"      // duplicate key or stale version
+	CodePrecondition  Code = "precondition"  // a required version (If-Match) is missing
+	CodeTooLarge      Code = "too_large"     // the body is over the limit
+	CodeLimit         Code = "limit"         // a documented limit (flags per project ...) is reached
+	CodeUnprocessable Code = "unprocessable" // well-formed, but what it refers to does not allow it
+	CodeRateLimited   Code = "rate_limited"  // too many attempts
+	CodeUnavailable   Code = "unavailable"   // a dependency is down
+	CodeInternal      Code = "internal"      // a bug or an unexpected failure
 )
 
 // FieldError names one bad field by its JSON path (rules[2].conditions[0].values) and
@@ -83,6 +84,14 @@ func LimitReached(field, what string, limit int) *Error {
 	return &Error{Code: CodeLimit, Message: fmt.Sprintf("limit reached: at most %d %s", limit, what),
 		Fields: []FieldError{{Field: field, Message: fmt.Sprintf("at most %d %s", limit, what)}},
 		Extra:  map[string]any{"limit": limit}}
+}
+
+// Unprocessable returns the 422 of a request that is well-formed but cannot be done as
+// it stands: it names something that is not what it must be (an audit entry that is
+// not a configuration change), or what it would restore no longer fits (a variant
+// since removed). Each field says which.
+func Unprocessable(message string, fields ...FieldError) *Error {
+	return &Error{Code: CodeUnprocessable, Message: message, Fields: fields}
 }
 
 // RetryAfter returns the seconds a rate-limited error asks the client to wait, or 0.

@@ -71,4 +71,11 @@ const (
 	// MaxInputListLen is the most elements of a list attribute an operator looks at; a
 	// longer list matches no operator but exists and not_exists.
 	MaxInputListLen = 100
+
+	// MaxContextBytes bounds an evaluation context the admin's playground explains,
+	// encoded as JSON: what the evaluator's default MAX_BODY_BYTES lets a client send.
+	MaxContextBytes = 256 << 10
+	// MaxEvaluationBuckets bounds the buckets of one evaluation series: a month by
+	// the hour, two years by the day.
+	MaxEvaluationBuckets = 744
 )

@@ -27,17 +27,18 @@ const HeaderRequestID = "X-Request-Id"
 const StatusClientClosed = 499
 
 var statuses = map[domain.Code]int{
-	domain.CodeInvalid:      http.StatusBadRequest,
-	domain.CodeUnauthorized: http.StatusUnauthorized,
-	domain.CodeForbidden:    http.StatusForbidden,
-	domain.CodeNotFound:     http.StatusNotFound,
-	domain.CodeConflict:     http.StatusConflict,
-	domain.CodePrecondition: http.StatusPreconditionRequired,
-	domain.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-	domain.CodeLimit:        http.StatusUnprocessableEntity,
-	domain.CodeRateLimited:  http.StatusTooManyRequests,
-	domain.CodeUnavailable:  http.StatusServiceUnavailable,
-	domain.CodeInternal:     http.StatusInternalServerError,
+	domain.CodeInvalid:       http.StatusBadRequest,
+	domain.CodeUnauthorized:  http.StatusUnauthorized,
+	domain.CodeForbidden:     http.StatusForbidden,
+	domain.CodeNotFound:      http.StatusNotFound,
+	domain.CodeConflict:      http.StatusConflict,
+	domain.CodePrecondition:  http.StatusPreconditionRequired,
+	domain.CodeTooLarge:      http.StatusRequestEntityTooLarge,
+	domain.CodeLimit:         http.StatusUnprocessableEntity,
+	domain.CodeUnprocessable: http.StatusUnprocessableEntity,
+	domain.CodeRateLimited:   http.StatusTooManyRequests,
+	domain.CodeUnavailable:   http.StatusServiceUnavailable,
+	domain.CodeInternal:      http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of an error, the one place codes become statuses. A

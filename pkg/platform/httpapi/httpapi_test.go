@@ -30,6 +30,8 @@ func TestStatus(t *testing.T) {
 		{domain.Errorf(domain.CodePrecondition, "x"), 428},
 		{domain.Errorf(domain.CodeTooLarge, "x"), 413},
 		{domain.Errorf(domain.CodeRateLimited, "x"), 429},
+		{domain.Errorf(domain.CodeLimit, "x"), 422},
+		{domain.Unprocessable("x"), 422},
 		{domain.Errorf(domain.CodeUnavailable, "x"), 503},
 		{errors.New("boom"), 500},
 		{fmt.Errorf("load: %w", context.Canceled), StatusClientClosed},

@@ -7,7 +7,6 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -33,39 +32,28 @@ type Authenticator interface {
 	Login(ctx context.Context, email, password, address string) (string, time.Time, error)
 }
 
-// Options configure the HTTP layer.
-type Options struct {
-	Auth         Authenticator
-	MaxBodyBytes int64
-	// Ready names the dependencies /readyz checks.
-	Ready map[string]server.Checker
-	// Metrics records requests and Panics counts recovered panics; both optional. The
-	// metrics themselves are served on the operations listener, not here.
-	Metrics echo.MiddlewareFunc
-	Panics  httpapi.PanicCounter
-	// TrustedProxies are the peers whose X-Forwarded-For names the client (c.RealIP,
-	// which the login limits count by). None: the connection's peer is the client.
-	TrustedProxies []*net.IPNet
-}
+// Options configure the HTTP layer: the server skeleton's options (body limit,
+// trusted proxies, metrics, readiness checks); New adds the document. Login limits
+// count client addresses as the skeleton extracts them: the connection's, or the one a
+// trusted proxy forwards, never one a client merely claims.
+type Options = server.Options
 
 // API serves the admin API.
 type API struct {
-	svc *service.Service
-	log *slog.Logger
-	opt Options
+	svc  *service.Service
+	auth Authenticator
+	log  *slog.Logger
 }
 
 // New returns the admin API's HTTP handler.
-func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
-	a := &API{svc: svc, log: log, opt: opt}
+func New(log *slog.Logger, svc *service.Service, auth Authenticator, opt Options) *echo.Echo {
+	a := &API{svc: svc, auth: auth, log: log}
 	doc, err := Document()
 	if err != nil {
 		panic(err) // the embedded document is part of the build; tests load it
 	}
-	// Login limits count client addresses: the connection's, or the one a trusted proxy
-	// forwards, never one a client merely claims (server.New's IPExtractor).
-	e := server.New(log, server.Options{MaxBodyBytes: opt.MaxBodyBytes, TrustedProxies: opt.TrustedProxies,
-		Metrics: opt.Metrics, Panics: opt.Panics, Document: doc, Ready: opt.Ready})
+	opt.Document = doc
+	e := server.New(log, opt)
 
 	// Authentication is attached per route rather than to a group: a group's
 	// middleware catches every path below it, which turns 405 into 404. Each route
@@ -84,6 +72,7 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	v1(http.MethodGet, "/projects/:project/environments/:env", noBody(ok, a.getEnvironment))
 	v1(http.MethodPatch, "/projects/:project/environments/:env", body(ok, a.updateEnvironment))
 	v1(http.MethodDelete, "/projects/:project/environments/:env", noContent(a.deleteEnvironment))
+	v1(http.MethodPost, "/projects/:project/environments/:env/evaluate", body(ok, a.explain))
 
 	v1(http.MethodPost, "/projects/:project/flags", body(created, a.createFlag))
 	v1(http.MethodGet, "/projects/:project/flags", filtered(flagFilter, a.listFlags))
@@ -93,6 +82,7 @@ func New(log *slog.Logger, svc *service.Service, opt Options) *echo.Echo {
 	v1(http.MethodGet, "/projects/:project/flags/:flag/environments/:env", noBody(ok, a.getConfig))
 	v1(http.MethodPut, "/projects/:project/flags/:flag/environments/:env", body(ok, a.replaceConfig))
 	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/toggle", optionalBody(ok, a.toggle))
+	v1(http.MethodPost, "/projects/:project/flags/:flag/environments/:env/revert", body(ok, a.revertConfig))
 	v1(http.MethodGet, "/projects/:project/flags/:flag/evaluations", a.evaluations)
 	v1(http.MethodPost, "/projects/:project/flags/:flag/kill", noBody(ok, a.kill))
 	v1(http.MethodDelete, "/projects/:project/flags/:flag/kill", noBody(ok, a.unkill))
@@ -133,7 +123,7 @@ func credentials(r *http.Request) string {
 // authenticate admits the bootstrap token, API tokens and login sessions.
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p, err := a.opt.Auth.Authenticate(c.Request().Context(), credentials(c.Request()), httpapi.ClientKey(c.RealIP()))
+		p, err := a.auth.Authenticate(c.Request().Context(), credentials(c.Request()), httpapi.ClientKey(c.RealIP()))
 		if err != nil {
 			return err
 		}

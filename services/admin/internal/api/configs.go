@@ -41,3 +41,9 @@ func (a *API) toggle(c echo.Context, in service.ToggleInput) (configView, error)
 	st, err := a.svc.Toggle(ctx(c), origin(c), param(c, "project"), param(c, "flag"), param(c, "env"), in)
 	return configAnswer(c, st, err)
 }
+
+func (a *API) revertConfig(c echo.Context, in service.RevertInput) (configView, error) {
+	st, err := a.svc.RevertConfig(ctx(c), origin(c), param(c, "project"), param(c, "flag"), param(c, "env"),
+		in, c.Request().Header.Get("If-Match"))
+	return configAnswer(c, st, err)
+}

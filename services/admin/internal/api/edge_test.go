@@ -128,8 +128,8 @@ func (l *lockedBuffer) String() string {
 func TestPanicAnswers500(t *testing.T) {
 	var logs lockedBuffer
 	var panics panicCount
-	srv := httptest.NewServer(api.New(slog.New(slog.NewJSONHandler(&logs, nil)), nil,
-		api.Options{Auth: &panickingAuth{}, MaxBodyBytes: 1 << 16, Panics: &panics}))
+	srv := httptest.NewServer(api.New(slog.New(slog.NewJSONHandler(&logs, nil)), nil, &panickingAuth{},
+		api.Options{MaxBodyBytes: 1 << 16, Panics: &panics}))
 	defer srv.Close()
 	c := &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer sy_adm_secret-token-material", Check: validate(t)}
 	r := c.Must(500, "GET", "/api/v1/projects", nil, "X-Request-Id", "trace-admin")
@@ -170,11 +170,11 @@ func TestLoginAddress(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			authn := &panickingAuth{}
-			opt := api.Options{Auth: authn, MaxBodyBytes: 1 << 16}
+			opt := api.Options{MaxBodyBytes: 1 << 16}
 			if tt.proxies {
 				opt.TrustedProxies = trusted
 			}
-			e := api.New(slog.New(slog.DiscardHandler), nil, opt)
+			e := api.New(slog.New(slog.DiscardHandler), nil, authn, opt)
 			body, _ := json.Marshal(map[string]string{"email": "a@example.com", "password": "pw"})
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/auth/login", bytes.NewReader(body))
 			req.RemoteAddr = tt.peer

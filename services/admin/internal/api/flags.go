@@ -18,7 +18,12 @@ func (a *API) createFlag(c echo.Context, in service.FlagInput) (domain.FlagDetai
 }
 
 func flagFilter(c echo.Context, q *httpapi.Query) domain.FlagFilter {
-	return domain.FlagFilter{Tag: c.QueryParam("tag"), Query: c.QueryParam("q"), Archived: q.Bool("archived")}
+	f := domain.FlagFilter{Tag: c.QueryParam("tag"), Query: c.QueryParam("q"), Archived: q.Bool("archived")}
+	if c.QueryParam("stale") != "" {
+		stale := q.Bool("stale")
+		f.Stale = &stale
+	}
+	return f
 }
 
 func (a *API) listFlags(c echo.Context, f domain.FlagFilter, page domain.Keyset) ([]domain.FlagSummary, string, error) {
@@ -51,6 +56,7 @@ func (a *API) evaluations(c echo.Context) error {
 	if err := q.Err(); err != nil {
 		return err
 	}
-	ev, err := a.svc.Evaluations(ctx(c), origin(c), param(c, "project"), param(c, "flag"), c.QueryParam("environment"), since, until)
+	ev, err := a.svc.EvaluationSeries(ctx(c), origin(c), param(c, "project"), param(c, "flag"), c.QueryParam("environment"),
+		since, until, domain.BucketSize(c.QueryParam("bucket")))
 	return respond(c, http.StatusOK, ev, err)
 }

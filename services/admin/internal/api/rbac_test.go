@@ -56,6 +56,9 @@ func configRule(c caller, env string, protected bool) bool {
 	return rank(c.in(env)) >= rank(need)
 }
 
+// readRule: viewer in the environment.
+func readRule(c caller, env string, _ bool) bool { return rank(c.in(env)) >= rank("viewer") }
+
 // killRule: admin on every protected environment, developer on the others.
 func killRule(c caller, _ string, _ bool) bool {
 	return rank(c.in("prod")) >= rank("admin") && rank(c.in("dev")) >= rank("developer")
@@ -83,6 +86,18 @@ var ops = []op{
 	}},
 	{"toggle", 200, true, configRule, func(h *harness, env string, n int, c caller) (string, string, any) {
 		return "POST", "/api/v1/projects/shop/flags/f/environments/" + env + "/toggle", nil
+	}},
+	// A revert is a configuration write: the same rule as replacing the configuration.
+	{"revert config", 200, true, configRule, func(h *harness, env string, n int, c caller) (string, string, any) {
+		cfg := h.Must(200, "POST", "/api/v1/projects/shop/flags/f/environments/"+env+"/toggle", nil).JSON(h.t)
+		entries := h.Must(200, "GET", "/api/v1/audit?project=shop&flag=f&environment="+env+"&action=config.toggle&limit=1", nil).JSON(h.t)["items"].([]any)
+		return "POST", "/api/v1/projects/shop/flags/f/environments/" + env + "/revert",
+			map[string]any{"audit_id": entries[0].(map[string]any)["id"], "version": cfg["version"]}
+	}},
+	// The playground reads: any member who can read the environment, which every
+	// caller here can (overrides lower to viewer at most).
+	{"explain", 200, true, readRule, func(h *harness, env string, n int, c caller) (string, string, any) {
+		return "POST", "/api/v1/projects/shop/environments/" + env + "/evaluate", map[string]any{"context": map[string]any{"key": fmt.Sprint("user-", n)}}
 	}},
 	{"kill", 200, false, killRule, func(h *harness, env string, n int, c caller) (string, string, any) {
 		h.Must(200, "DELETE", "/api/v1/projects/shop/flags/f/kill", nil)
@@ -252,10 +267,10 @@ func TestRBACMatrix(t *testing.T) {
 			}
 		}
 	}
-	// 6 ops that depend on the environment, twice, and 20 that do not, once, each for
+	// 8 ops that depend on the environment, twice, and 20 that do not, once, each for
 	// 15 callers: a changed list must change this number on purpose.
-	if n != (6*2+20)*15 {
-		t.Fatalf("%d cases run, want %d", n, (6*2+20)*15)
+	if n != (8*2+20)*15 {
+		t.Fatalf("%d cases run, want %d", n, (8*2+20)*15)
 	}
 	// Every mutating route of the API is in the list.
 	var tried []string

@@ -14,7 +14,7 @@ type loginRequest struct {
 }
 
 func (a *API) login(c echo.Context, in loginRequest) (map[string]any, error) {
-	token, exp, err := a.opt.Auth.Login(ctx(c), in.Email, in.Password, httpapi.ClientKey(c.RealIP()))
+	token, exp, err := a.auth.Login(ctx(c), in.Email, in.Password, httpapi.ClientKey(c.RealIP()))
 	if err != nil {
 		return nil, err
 	}

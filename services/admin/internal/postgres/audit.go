@@ -26,6 +26,7 @@ type auditRow struct {
 	Before         json.RawMessage `gorm:"type:jsonb"`
 	After          json.RawMessage `gorm:"type:jsonb"`
 	RequestID      string
+	Reverts        *int64 // the entry a config.revert restored
 }
 
 func (auditRow) TableName() string { return "audit_log" }
@@ -34,7 +35,25 @@ func (r auditRow) domain() domain.AuditEntry {
 	return domain.AuditEntry{ID: r.ID, At: r.At, Actor: domain.Actor{Type: domain.ActorType(r.ActorType), ID: r.ActorID, Name: r.ActorName},
 		Action: r.Action, EntityType: r.EntityType, EntityID: r.EntityID, EntityKey: r.EntityKey,
 		ProjectKey: r.ProjectKey, FlagKey: r.FlagKey, EnvironmentKey: r.EnvironmentKey,
-		Before: orNull(r.Before), After: orNull(r.After), RequestID: r.RequestID}
+		Before: orNull(r.Before), After: orNull(r.After), RequestID: r.RequestID, Reverts: r.Reverts}
+}
+
+// AuditEntry returns one entry of a project's audit trail: of the project that holds
+// the key now, never of a deleted one that held it before.
+func (s *Store) AuditEntry(ctx context.Context, projectKey string, id int64) (domain.AuditEntry, error) {
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
+	if err != nil {
+		return domain.AuditEntry{}, translate(err)
+	}
+	var row auditRow
+	if err := db.Raw(`SELECT * FROM audit_log WHERE id = ? AND project_id = ?`, id, p.ID).Scan(&row).Error; err != nil {
+		return domain.AuditEntry{}, translate(err)
+	}
+	if row.ID == 0 {
+		return domain.AuditEntry{}, domain.Errorf(domain.CodeNotFound, "no audit entry %d in project %q", id, projectKey)
+	}
+	return row.domain(), nil
 }
 
 // Audit lists audit entries matching the filter, newest first: the page after the

@@ -20,6 +20,7 @@ type change struct {
 	environment string
 	before      any // nil is recorded as JSON null
 	after       any
+	reverts     int64 // the audit entry a revert restores, or 0
 }
 
 // lockEnvironments locks the environments a change affects (those of the condition)
@@ -103,6 +104,9 @@ func (tx *txn) audit(o domain.Origin, c change) error {
 	}
 	if c.projectID != "" {
 		row.ProjectID = &c.projectID
+	}
+	if c.reverts != 0 {
+		row.Reverts = &c.reverts
 	}
 	if err := tx.Omit("ID", "At").Create(&row).Error; err != nil {
 		return fmt.Errorf("append audit row: %w", err)

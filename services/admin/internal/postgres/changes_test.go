@@ -74,6 +74,16 @@ func everyChange(c *contract) []change {
 		{"lift a kill", domain.ActionFlagUnkill, all, updateFlag(domain.ActionFlagUnkill, func(f *domain.Flag) { f.Killed = false })},
 		{"write a configuration", domain.ActionConfigUpdate, []string{"shop/production"}, setConfig(domain.ActionConfigUpdate, "production")},
 		{"toggle a configuration", domain.ActionConfigToggle, []string{"shop/staging"}, setConfig(domain.ActionConfigToggle, "staging")},
+		{"revert a configuration", domain.ActionConfigRevert, []string{"shop/staging"}, func() error {
+			// The store records what the service decided to revert; it does not judge it.
+			_, err := c.s.RevertConfig(ctx, c.o, 1, "shop", "g", "staging", nil,
+				func(st domain.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
+					cfg := st.Config
+					cfg.Enabled = !cfg.Enabled
+					return cfg, nil
+				})
+			return err
+		}},
 		{"create an SDK key", domain.ActionSDKKeyCreate, nil, func() (err error) {
 			key, err = c.s.CreateSDKKey(ctx, c.o, "shop", "production", domain.SDKKey{Name: "k", Prefix: "sy_sdk_aaaaaa"}, bytes.Repeat([]byte{1}, 32))
 			return err
@@ -157,6 +167,7 @@ func testAuditWithEveryChange(t *testing.T, c *contract) {
 		domain.ActionEnvironmentCreate, domain.ActionEnvironmentUpdate, domain.ActionEnvironmentDelete,
 		domain.ActionFlagCreate, domain.ActionFlagUpdate, domain.ActionFlagArchive, domain.ActionFlagUnarchive,
 		domain.ActionFlagDelete, domain.ActionFlagKill, domain.ActionFlagUnkill, domain.ActionConfigUpdate, domain.ActionConfigToggle,
+		domain.ActionConfigRevert,
 		domain.ActionSDKKeyCreate, domain.ActionSDKKeyRotate, domain.ActionSDKKeyRevoke,
 		domain.ActionUserCreate, domain.ActionUserUpdate, domain.ActionMemberSet, domain.ActionMemberRemove,
 		domain.ActionTokenCreate, domain.ActionTokenRevoke} {
@@ -243,6 +254,15 @@ func testRefusedChangeWritesNothing(t *testing.T, c *contract) {
 		}},
 		{"write a configuration", func() error {
 			_, err := c.s.UpdateConfig(ctx, c.o, domain.ActionConfigUpdate, "shop", "f", "production", []string{"f"},
+				func(st domain.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
+					cfg := st.Config
+					cfg.Enabled = true
+					return cfg, errRefused
+				})
+			return err
+		}},
+		{"revert a configuration", func() error {
+			_, err := c.s.RevertConfig(ctx, c.o, 1, "shop", "f", "production", []string{"f"},
 				func(st domain.ConfigState, _ map[string]domain.FlagConfig) (domain.Config, error) {
 					cfg := st.Config
 					cfg.Enabled = true

@@ -91,6 +91,20 @@ func (s *Store) Config(ctx context.Context, projectKey, flagKey, envKey string) 
 // prerequisites cannot create a cycle or deepen a chain, and needs none of it.
 func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, projectKey, flagKey, envKey string, requires []string,
 	fn func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error)) (domain.ConfigState, error) {
+	return s.writeConfig(ctx, o, change{action: action}, projectKey, flagKey, envKey, requires, fn)
+}
+
+// RevertConfig is UpdateConfig for a revert (domain.ActionConfigRevert): its audit row
+// also names the entry whose before-state it restores.
+func (s *Store) RevertConfig(ctx context.Context, o domain.Origin, auditID int64, projectKey, flagKey, envKey string, requires []string,
+	fn func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error)) (domain.ConfigState, error) {
+	return s.writeConfig(ctx, o, change{action: domain.ActionConfigRevert, reverts: auditID}, projectKey, flagKey, envKey, requires, fn)
+}
+
+// writeConfig is every configuration write; what (its action, what it reverts) names
+// it in the audit trail.
+func (s *Store) writeConfig(ctx context.Context, o domain.Origin, what change, projectKey, flagKey, envKey string, requires []string,
+	fn func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error)) (domain.ConfigState, error) {
 	var out domain.ConfigState
 	err := s.inTx(ctx, func(tx *txn) error {
 		p, e, err := projectEnvironment(tx.DB, projectKey, envKey, true)
@@ -153,8 +167,9 @@ func (s *Store) UpdateConfig(ctx context.Context, o domain.Origin, action, proje
 			return err
 		}
 		out = domain.ConfigState{Flag: f, Environment: e.domain(), Config: after}
-		return tx.audit(o, change{action: action, entityType: "config", entityID: fr.ID + "/" + e.ID,
-			entityKey: f.Key + "/" + e.Key, project: p.Key, projectID: p.ID, flag: f.Key, environment: e.Key, before: cur, after: after})
+		return tx.audit(o, change{action: what.action, entityType: "config", entityID: fr.ID + "/" + e.ID,
+			entityKey: f.Key + "/" + e.Key, project: p.Key, projectID: p.ID, flag: f.Key, environment: e.Key, before: cur, after: after,
+			reverts: what.reverts})
 	})
 	return out, err
 }

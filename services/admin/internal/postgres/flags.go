@@ -202,13 +202,20 @@ func likePattern(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
-// Flags lists a project's flags by key, each with its on/off state per environment.
+// Flags lists a project's flags by key, each with its on/off state per environment,
+// when it was last evaluated there and overall, and whether it is stale
+// (domain.Stale). A page costs two queries, whatever its size: the flags, then their
+// configurations with their last evaluations, by primary key. The stale filter runs
+// the same rule in SQL, one probe per environment of each flag it passes over.
 func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.FlagFilter, page domain.Keyset) ([]domain.FlagSummary, string, error) {
 	db := s.read(ctx)
 	p, err := projectByKey(db, projectKey)
 	if err != nil {
 		return nil, "", translate(err)
 	}
+	// PostgreSQL keeps microseconds: the cutoff the filter compares with is the one the
+	// answer's stale fields are computed from.
+	cutoff := p.domain().StaleCutoff(time.Now().UTC().Truncate(time.Microsecond))
 	q := db.Where("project_id = ? AND archived = ?", p.ID, filter.Archived)
 	if filter.Tag != "" {
 		q = q.Where("tags @> ?::jsonb", string(mustJSON([]string{filter.Tag})))
@@ -216,6 +223,15 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 	if filter.Query != "" {
 		like := likePattern(filter.Query)
 		q = q.Where("(key ILIKE ? OR name ILIKE ? OR description ILIKE ?)", like, like, like)
+	}
+	if filter.Stale != nil {
+		stale := `(flags.created_at < ? AND NOT EXISTS (SELECT 1 FROM flag_configs c
+			JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = flags.key
+			WHERE c.flag_id = flags.id AND l.at >= ?))`
+		if !*filter.Stale {
+			stale = "NOT " + stale
+		}
+		q = q.Where(stale, cutoff, cutoff)
 	}
 	rows, next, err := listPage(q, "key", false, afterKey(page.After), page.Limit, func(r flagRow) string { return r.Key })
 	if err != nil {
@@ -231,24 +247,30 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 		out[i] = domain.FlagSummary{Flag: f, Environments: map[string]domain.EnvironmentState{}}
 		index[r.ID] = i
 	}
-	if len(rows) == 0 {
-		return out, next, nil
+	if len(rows) > 0 {
+		var states []struct {
+			FlagID        string
+			Environment   string
+			Enabled       bool
+			Version       int64
+			LastEvaluated *time.Time
+		}
+		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
+			FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
+			LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
+			WHERE c.flag_id IN ?`, mapRows(rows, func(r flagRow) string { return r.ID })).Scan(&states).Error; err != nil {
+			return nil, "", translate(err)
+		}
+		for _, st := range states {
+			fs := &out[index[st.FlagID]]
+			fs.Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
+			if st.LastEvaluated != nil && (fs.LastEvaluated == nil || st.LastEvaluated.After(*fs.LastEvaluated)) {
+				fs.LastEvaluated = st.LastEvaluated
+			}
+		}
 	}
-	var states []struct {
-		FlagID        string
-		Environment   string
-		Enabled       bool
-		Version       int64
-		LastEvaluated *time.Time
-	}
-	if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
-		FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
-		LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
-		WHERE c.flag_id IN ?`, mapRows(rows, func(r flagRow) string { return r.ID })).Scan(&states).Error; err != nil {
-		return nil, "", translate(err)
-	}
-	for _, st := range states {
-		out[index[st.FlagID]].Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
+	for i := range out {
+		out[i].Stale = domain.Stale(out[i].CreatedAt, out[i].LastEvaluated, cutoff)
 	}
 	return out, next, nil
 }

@@ -14,18 +14,20 @@ import (
 )
 
 type projectRow struct {
-	ID          string `gorm:"primaryKey"`
-	Key         string
-	Name        string
-	Description string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID             string `gorm:"primaryKey"`
+	Key            string
+	Name           string
+	Description    string
+	StaleAfterDays int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 func (projectRow) TableName() string { return "projects" }
 
 func (r projectRow) domain() domain.Project {
-	return domain.Project{ID: r.ID, Key: r.Key, Name: r.Name, Description: r.Description, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	return domain.Project{ID: r.ID, Key: r.Key, Name: r.Name, Description: r.Description, StaleAfterDays: r.StaleAfterDays,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // projectView is a project as the audit trail records it, with its environments.
@@ -47,7 +49,10 @@ func projectByKey(db *gorm.DB, key string) (projectRow, error) {
 func (s *Store) CreateProject(ctx context.Context, o domain.Origin, p domain.Project, envs []domain.Environment) (domain.Project, error) {
 	var out domain.Project
 	err := s.inTx(ctx, func(tx *txn) error {
-		row := projectRow{ID: uuid.NewString(), Key: p.Key, Name: p.Name, Description: p.Description}
+		if p.StaleAfterDays == 0 {
+			p.StaleAfterDays = domain.DefaultStaleAfterDays
+		}
+		row := projectRow{ID: uuid.NewString(), Key: p.Key, Name: p.Name, Description: p.Description, StaleAfterDays: p.StaleAfterDays}
 		if err := tx.Clauses(clause.Returning{}).Create(&row).Error; err != nil {
 			if domain.ErrorCode(translate(err)) == domain.CodeConflict {
 				return domain.Errorf(domain.CodeConflict, "project %q already exists", p.Key)
@@ -108,8 +113,8 @@ func (s *Store) UpdateProject(ctx context.Context, o domain.Origin, key string, 
 		if err := fn(&p); err != nil {
 			return err
 		}
-		if err := tx.Raw(`UPDATE projects SET name = ?, description = ?, updated_at = now() WHERE id = ? RETURNING *`,
-			p.Name, p.Description, row.ID).Scan(&row).Error; err != nil {
+		if err := tx.Raw(`UPDATE projects SET name = ?, description = ?, stale_after_days = ?, updated_at = now() WHERE id = ? RETURNING *`,
+			p.Name, p.Description, p.StaleAfterDays, row.ID).Scan(&row).Error; err != nil {
 			return err
 		}
 		out = row.domain()

@@ -104,3 +104,29 @@ func visible(o domain.Origin) (keys []string, all bool) {
 	}
 	return o.Access.Projects()
 }
+
+// The checks below are the service's own, exported for the dashboard, which shows a
+// control disabled, with the reason, where the service would refuse it. The service
+// still decides: these only say in advance what it will say.
+
+// MayConfigure is nil when o may change or toggle a flag's configuration in e:
+// developer there, admin where e is protected.
+func MayConfigure(o domain.Origin, project string, e domain.Environment) error {
+	return mayConfigure(o, project, e)
+}
+
+// MayServeEverywhere is nil when o may make a change that alters what every
+// environment of the project serves: the kill switch, and (with developer in the
+// project) archiving a flag or changing its variants' values.
+func MayServeEverywhere(o domain.Origin, project string, envs []domain.Environment) error {
+	return needEverywhere(o, project, envs, writeRole)
+}
+
+// MayAdministerEverywhere is nil when o holds admin in the project and in every one of
+// envs, all of its environments: deleting a flag or the project, managing members.
+func MayAdministerEverywhere(o domain.Origin, project string, envs []domain.Environment) error {
+	if err := o.Need(project, "", domain.RoleAdmin); err != nil {
+		return err
+	}
+	return needEverywhere(o, project, envs, adminRole)
+}

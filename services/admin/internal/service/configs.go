@@ -123,7 +123,17 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 	if in.Default == nil {
 		return domain.ConfigState{}, domain.InvalidField("configuration", "default", "is required: a variant or a rollout")
 	}
-	cfg := domain.Config{Enabled: in.Enabled, Rules: in.Rules, Default: *in.Default, OffVariant: in.OffVariant, Prerequisites: in.Prerequisites}
+	cfg, requires := replacement(domain.Config{Enabled: in.Enabled, Rules: in.Rules, Default: *in.Default,
+		OffVariant: in.OffVariant, Prerequisites: in.Prerequisites})
+	return s.configs.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey, requires,
+		replaceWith(o, projectKey, cfg, expected, check, nil, nil))
+}
+
+// replacement completes a configuration that replaces another: empty lists rather
+// than none, an id for every rule. It returns the flags its prerequisites require,
+// which the write loads with the flags they reach and those that depend on this one,
+// to check prerequisites against (see ConfigStore.UpdateConfig).
+func replacement(cfg domain.Config) (domain.Config, []string) {
 	if cfg.Rules == nil {
 		cfg.Rules = []domain.Rule{}
 	}
@@ -131,22 +141,37 @@ func (s *Service) ReplaceConfig(ctx context.Context, o domain.Origin, projectKey
 		cfg.Prerequisites = []domain.Prerequisite{}
 	}
 	fillRuleIDs(cfg.Rules)
-	// Prerequisites are checked against the flags they reach and the flags that depend
-	// on this one, which the store loads for the flags named here (see UpdateConfig).
 	requires := make([]string, len(cfg.Prerequisites))
 	for i, p := range cfg.Prerequisites {
 		requires[i] = p.Flag
 	}
-	return s.configs.UpdateConfig(ctx, o, domain.ActionConfigUpdate, projectKey, flagKey, envKey, requires,
-		func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error) {
-			if err := mayConfigure(o, projectKey, cur.Environment); err != nil {
+	return cfg, requires
+}
+
+// replaceWith decides a write that replaces a configuration with cfg, in the write's
+// transaction, on the state as locked: the caller's role in the environment, then
+// also's check (when set), then the version the caller replaces (when check), then
+// cfg against the flag as it is now, whose error invalid rewrites (when set).
+func replaceWith(o domain.Origin, project string, cfg domain.Config, expected int64, check bool,
+	also func(cur domain.ConfigState) error, invalid func(error) error) func(domain.ConfigState, map[string]domain.FlagConfig) (domain.Config, error) {
+	return func(cur domain.ConfigState, reach map[string]domain.FlagConfig) (domain.Config, error) {
+		if err := mayConfigure(o, project, cur.Environment); err != nil {
+			return cfg, err
+		}
+		if also != nil {
+			if err := also(cur); err != nil {
 				return cfg, err
 			}
-			if check && cur.Config.Version != expected {
-				return cfg, conflict(expected, cur.Config.Version)
-			}
-			return cfg, validate.Config(cur.Flag, cfg, reach)
-		})
+		}
+		if check && cur.Config.Version != expected {
+			return cfg, conflict(expected, cur.Config.Version)
+		}
+		err := validate.Config(cur.Flag, cfg, reach)
+		if err != nil && invalid != nil {
+			err = invalid(err)
+		}
+		return cfg, err
+	}
 }
 
 // ToggleInput sets enabled; without it, toggle flips the current state.

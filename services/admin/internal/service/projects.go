@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/validate"
@@ -16,11 +17,21 @@ type ProjectStore interface {
 	DeleteProject(ctx context.Context, o domain.Origin, key string, guard domain.Guard) error
 }
 
-// ProjectInput creates a project.
+// ProjectInput creates a project. StaleAfterDays defaults to
+// domain.DefaultStaleAfterDays.
 type ProjectInput struct {
-	Key         string `json:"key"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
+	Key            string `json:"key"`
+	Name           string `json:"name"`
+	Description    string `json:"description"`
+	StaleAfterDays *int   `json:"stale_after_days"`
+}
+
+// staleAfterDays checks a project's stale_after_days.
+func staleAfterDays(days int) error {
+	if days < 1 || days > domain.MaxStaleAfterDays {
+		return domain.InvalidField("project", "stale_after_days", fmt.Sprintf("must be a whole number of days from 1 to %d", domain.MaxStaleAfterDays))
+	}
+	return nil
 }
 
 // CreateProject creates a project with the development, staging and (protected)
@@ -29,11 +40,17 @@ func (s *Service) CreateProject(ctx context.Context, o domain.Origin, in Project
 	if !o.Superuser() {
 		return domain.Project{}, forbidden("only instance administrators create projects")
 	}
-	p := domain.Project{Key: in.Key, Name: in.Name, Description: in.Description}
+	p := domain.Project{Key: in.Key, Name: in.Name, Description: in.Description, StaleAfterDays: domain.DefaultStaleAfterDays}
 	if p.Name == "" {
 		p.Name = p.Key
 	}
+	if in.StaleAfterDays != nil {
+		p.StaleAfterDays = *in.StaleAfterDays
+	}
 	if err := validate.Project(p); err != nil {
+		return domain.Project{}, err
+	}
+	if err := staleAfterDays(p.StaleAfterDays); err != nil {
 		return domain.Project{}, err
 	}
 	return s.projects.CreateProject(ctx, o, p, domain.DefaultEnvironments)
@@ -55,11 +72,13 @@ func (s *Service) Project(ctx context.Context, o domain.Origin, key string) (dom
 
 // ProjectPatch changes the fields it sets.
 type ProjectPatch struct {
-	Name        *string `json:"name"`
-	Description *string `json:"description"`
+	Name           *string `json:"name"`
+	Description    *string `json:"description"`
+	StaleAfterDays *int    `json:"stale_after_days"`
 }
 
-// UpdateProject changes a project's name or description; keys never change.
+// UpdateProject changes a project's name, description or stale_after_days; keys never
+// change.
 func (s *Service) UpdateProject(ctx context.Context, o domain.Origin, key string, in ProjectPatch) (domain.Project, error) {
 	if err := o.Need(key, "", domain.RoleAdmin); err != nil {
 		return domain.Project{}, err
@@ -70,6 +89,12 @@ func (s *Service) UpdateProject(ctx context.Context, o domain.Origin, key string
 		}
 		if in.Description != nil {
 			p.Description = *in.Description
+		}
+		if in.StaleAfterDays != nil {
+			if err := staleAfterDays(*in.StaleAfterDays); err != nil {
+				return err
+			}
+			p.StaleAfterDays = *in.StaleAfterDays
 		}
 		return validate.Project(*p)
 	})

@@ -27,6 +27,8 @@ type Store interface {
 	TokenStore
 	AuditStore
 	EvaluationStore
+	ExplainStore
+	RevertStore
 }
 
 // Service implements the admin API's operations.
@@ -41,15 +43,20 @@ type Service struct {
 	tokens       TokenStore
 	audit        AuditStore
 	evaluations  EvaluationStore
+	explain      ExplainStore
+	reverts      RevertStore
 	passwords    Passwords
 	guesses      Guesses
+	// explaining holds a slot per explanation under way (see Explain).
+	explaining chan struct{}
 }
 
 // New returns a Service. guesses limits guesses of a user's current password, as
 // login limits guesses of any password.
 func New(store Store, passwords Passwords, guesses Guesses) *Service {
 	return &Service{projects: store, environments: store, flags: store, configs: store, keys: store, users: store,
-		members: store, tokens: store, audit: store, evaluations: store, passwords: passwords, guesses: guesses}
+		members: store, tokens: store, audit: store, evaluations: store, explain: store, reverts: store,
+		passwords: passwords, guesses: guesses, explaining: make(chan struct{}, explainSlots)}
 }
 
 func forbidden(msg string) error { return domain.Errorf(domain.CodeForbidden, "%s", msg) }

@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard/switchyard/services/admin/internal/outbox"
 	"github.com/switchyard/switchyard/services/admin/internal/postgres"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
+	"github.com/switchyard/switchyard/services/admin/internal/ui"
 )
 
 // Options are what the environment does not configure.
@@ -101,14 +102,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 	a.Registry = metrics.NewRegistry()
 	a.registerMetrics()
 	httpMetrics := metrics.NewHTTP(a.Registry, "admin")
-	a.Handler = api.New(log, a.Service, api.Options{
-		Auth:           a.Auth,
+	a.Handler = api.New(log, a.Service, a.Auth, api.Options{
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Ready:          map[string]server.Checker{"postgres": store, "redis": redisconn.Pinger{Client: rdb}},
 		Metrics:        httpMetrics.Middleware(),
 		Panics:         httpMetrics.Panics(),
 		TrustedProxies: cfg.TrustedProxies,
 	})
+	// The dashboard, at / beside the API, over the same service and authenticator.
+	ui.Mount(a.Handler, log, a.Service, ui.Options{Auth: a.Auth, Secret: []byte(cfg.JWTSecret), CookieSecure: cfg.CookieSecure})
 	return a, nil
 }
 

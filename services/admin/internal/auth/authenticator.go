@@ -18,6 +18,10 @@ type Store interface {
 	Session(ctx context.Context, userID string) (domain.Credentials, map[string]domain.Grant, error)
 	TokenByDigest(ctx context.Context, digest []byte) (domain.APIToken, error)
 	CredentialsByEmail(ctx context.Context, email string) (domain.Credentials, error)
+	// RevokeSession ends a login session before its expiry; SessionRevoked reports
+	// whether one was ended. A revocation is kept until the session would have expired.
+	RevokeSession(ctx context.Context, id, userID string, expires time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // Passwords checks passwords; VerifyNobody spends the time of a check for an account
@@ -130,11 +134,11 @@ func (a *Authenticator) token(ctx context.Context, credential string) (*Principa
 }
 
 func (a *Authenticator) session(ctx context.Context, credential string) (*Principal, error) {
-	userID, passwordVersion, err := a.opt.Sessions.Check(credential)
-	if err != nil {
+	sess, err := a.opt.Sessions.Parse(credential)
+	if err != nil || sess.ID == "" {
 		return nil, unauthorized("invalid or expired session token: log in again")
 	}
-	cred, grants, err := a.store.Session(ctx, userID)
+	cred, grants, err := a.store.Session(ctx, sess.UserID)
 	switch {
 	case domain.ErrorCode(err) == domain.CodeNotFound:
 		return nil, unauthorized("this session's user no longer exists")
@@ -142,16 +146,41 @@ func (a *Authenticator) session(ctx context.Context, credential string) (*Princi
 		return nil, err
 	case cred.User.Disabled:
 		return nil, unauthorized("this account is disabled")
-	case passwordVersion != cred.PasswordChangedAt.UnixMicro():
+	case sess.PasswordVersion != cred.PasswordChangedAt.UnixMicro():
 		return nil, unauthorized("the password changed after this session began: log in again")
 	}
-	actor := domain.Actor{Type: domain.ActorUser, ID: cred.User.ID, Name: cred.User.Email}
-	if cred.User.InstanceAdmin {
-		p := Superuser(actor)
-		p.userID = cred.User.ID
-		return p, nil
+	revoked, err := a.store.SessionRevoked(ctx, sess.ID)
+	switch {
+	case err != nil:
+		return nil, err
+	case revoked:
+		return nil, unauthorized("this session was signed out: log in again")
 	}
-	return Member(actor, cred.User.ID, grants), nil
+	actor := domain.Actor{Type: domain.ActorUser, ID: cred.User.ID, Name: cred.User.Email}
+	var p *Principal
+	if cred.User.InstanceAdmin {
+		p = Superuser(actor)
+		p.userID = cred.User.ID
+	} else {
+		p = Member(actor, cred.User.ID, grants)
+	}
+	p.session = sess
+	return p, nil
+}
+
+// Logout ends the login session of a token before its expiry: from now on the token,
+// and every copy of it (a cookie, a header), is refused. A token that is invalid or
+// expired already has no session left to end.
+func (a *Authenticator) Logout(ctx context.Context, token string) error {
+	sess, err := a.opt.Sessions.Parse(token)
+	if err != nil || sess.ID == "" {
+		return nil
+	}
+	if err := a.store.RevokeSession(ctx, sess.ID, sess.UserID, sess.ExpiresAt); err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "signed out", "user_id", sess.UserID)
+	return nil
 }
 
 // Login checks an email and password and returns a session token. It answers alike,

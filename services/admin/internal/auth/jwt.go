@@ -56,6 +56,21 @@ func (s *Sessions) Issue(userID string, passwordVersion int64) (string, time.Tim
 // algorithm (none included), a bad signature, a wrong issuer or audience, or an expired
 // token is refused.
 func (s *Sessions) Check(token string) (userID string, passwordVersion int64, err error) {
+	c, err := s.Parse(token)
+	return c.UserID, c.PasswordVersion, err
+}
+
+// Session is what a verified login token says.
+type Session struct {
+	// ID names the session (the token's jti): signing out revokes it.
+	ID              string
+	UserID          string
+	PasswordVersion int64
+	ExpiresAt       time.Time
+}
+
+// Parse verifies a token as Check does and returns all it says.
+func (s *Sessions) Parse(token string) (Session, error) {
 	var claims claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -64,10 +79,11 @@ func (s *Sessions) Check(token string) (userID string, passwordVersion int64, er
 		jwt.WithTimeFunc(s.now),
 	)
 	if _, err := parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.secret, nil }); err != nil {
-		return "", 0, err
+		return Session{}, err
 	}
 	if claims.Subject == "" || claims.IssuedAt == nil {
-		return "", 0, fmt.Errorf("token without subject or issue time")
+		return Session{}, fmt.Errorf("token without subject or issue time")
 	}
-	return claims.Subject, claims.PasswordVersion, nil
+	return Session{ID: claims.ID, UserID: claims.Subject, PasswordVersion: claims.PasswordVersion,
+		ExpiresAt: claims.ExpiresAt.Time}, nil
 }

@@ -24,6 +24,8 @@ func (f fakeStore) Session(context.Context, string) (domain.Credentials, map[str
 func (f fakeStore) TokenByDigest(context.Context, []byte) (domain.APIToken, error) {
 	return domain.APIToken{}, domain.Errorf(domain.CodeNotFound, "x")
 }
+func (f fakeStore) RevokeSession(context.Context, string, string, time.Time) error { return nil }
+func (f fakeStore) SessionRevoked(context.Context, string) (bool, error)           { return false, nil }
 func (f fakeStore) CredentialsByEmail(_ context.Context, email string) (domain.Credentials, error) {
 	c, ok := f.users[strings.ToLower(email)]
 	if !ok {

@@ -13,6 +13,7 @@ type Principal struct {
 	superuser bool
 	userID    string
 	grants    map[string]domain.Grant // by project key
+	session   Session                 // the login session, for users logged in with one
 }
 
 // Superuser returns a principal that may do anything.
@@ -43,6 +44,10 @@ func (p *Principal) Superuser() bool { return p.superuser }
 
 // UserID implements domain.Access.
 func (p *Principal) UserID() string { return p.userID }
+
+// Session returns the login session the principal authenticated with, and false
+// for the bootstrap token and API tokens.
+func (p *Principal) Session() (Session, bool) { return p.session, p.session.ID != "" }
 
 // Projects implements domain.Access.
 func (p *Principal) Projects() ([]string, bool) {

@@ -24,6 +24,10 @@ type Config struct {
 	AdminToken     string        // ADMIN_TOKEN, required: the bootstrap superuser token, ≥ 32 characters
 	JWTSecret      string        // JWT_SECRET, required: signs login sessions (HS256), ≥ 32 bytes
 	JWTTTL         time.Duration // JWT_TTL, default 12h: how long a login session lasts
+	// COOKIE_SECURE, default false: mark the dashboard's cookies Secure on every
+	// answer, for a service behind a proxy that terminates TLS (over TLS they are
+	// Secure anyway).
+	CookieSecure bool
 
 	// Password guesses per minute, at login and at a password change's current_password,
 	// counted in Redis across replicas (per process while Redis is down):
@@ -68,6 +72,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogFormat:              r.OneOf("LOG_FORMAT", "json", "json", "text"),
 		OpsAddr:                r.OpsAddr("OPS_ADDR", "127.0.0.1:9080"),
 		TrustedProxies:         r.CIDRs("TRUSTED_PROXIES"),
+		CookieSecure:           r.OneOf("COOKIE_SECURE", "false", "true", "false") == "true",
 	}
 	if c.OpsAddr == c.HTTPAddr {
 		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)

@@ -20,7 +20,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.MaxBodyBytes != 1<<20 || c.OutboxInterval != time.Second ||
-		c.OpsAddr != "127.0.0.1:9080" || len(c.TrustedProxies) != 0 {
+		c.OpsAddr != "127.0.0.1:9080" || len(c.TrustedProxies) != 0 || c.CookieSecure {
 		t.Errorf("defaults: %+v", c)
 	}
 	set := func(k, v string) map[string]string {
@@ -32,6 +32,9 @@ func TestLoad(t *testing.T) {
 	}
 	if c, err := Load(env(set("OPS_ADDR", "off"))); err != nil || c.OpsAddr != "" {
 		t.Errorf("OPS_ADDR=off: %q %v", c.OpsAddr, err)
+	}
+	if c, err := Load(env(set("COOKIE_SECURE", "TRUE"))); err != nil || !c.CookieSecure {
+		t.Errorf("COOKIE_SECURE=TRUE: %v %v", c.CookieSecure, err)
 	}
 	if c, err := Load(env(set("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"))); err != nil || len(c.TrustedProxies) != 2 {
 		t.Errorf("TRUSTED_PROXIES: %v %v", c.TrustedProxies, err)
@@ -55,6 +58,7 @@ func TestLoad(t *testing.T) {
 		{"bad interval", "OUTBOX_INTERVAL", "-1s", "OUTBOX_INTERVAL"},
 		{"bad level", "LOG_LEVEL", "loud", "LOG_LEVEL"},
 		{"bad format", "LOG_FORMAT", "xml", "LOG_FORMAT"},
+		{"bad cookie flag", "COOKIE_SECURE", "yes", "COOKIE_SECURE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/services/admin/internal/service"
 	"github.com/switchyard/switchyard/services/admin/internal/ui/form"
 )
 
@@ -22,6 +23,10 @@ func (h *handler) configSave(r *request) error {
 		p, err := h.flagPage(r, project, flag, env, f)
 		if err != nil {
 			return err
+		}
+		if !p.CanConfigure.OK {
+			// Editing steps render the whole editor: only for those who may save it.
+			return service.MayConfigure(r.origin(), project, p.Env)
 		}
 		first := ""
 		if len(p.Flag.Variants) > 0 {

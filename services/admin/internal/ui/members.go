@@ -189,7 +189,8 @@ func (h *handler) userID(r *request, s string) (string, error) {
 		if i := slices.IndexFunc(users, func(u domain.User) bool { return strings.ToLower(u.Email) == want }); i >= 0 {
 			return users[i].ID, nil
 		}
-		if next == "" || next > want {
+		// Users page in the database's collation, not Go's byte order: read to the end.
+		if next == "" {
 			return "", domain.InvalidField("membership", "user", "no user has the email "+s)
 		}
 		page.After = next

@@ -188,10 +188,21 @@ func (h *handler) toLogin(c echo.Context, reason string) error {
 	return c.Redirect(http.StatusSeeOther, u)
 }
 
-// localPath accepts a redirect target only when it stays on this site.
+// localPath accepts a redirect target only when it stays on this site: a path that
+// begins with one "/", with no backslash, space or control character anywhere
+// (browsers drop tabs and newlines from URLs, so "/\t/evil.example" would become
+// "//evil.example"), and no scheme or host once parsed.
 func localPath(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") || strings.HasPrefix(next, "/logout") {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/login") || strings.HasPrefix(next, "/logout") {
+		return "/"
+	}
+	for _, c := range next {
+		if c <= ' ' || c == '\\' || c == 0x7f {
+			return "/"
+		}
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

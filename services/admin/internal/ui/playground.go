@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -120,18 +121,16 @@ func (h *handler) playgroundRun(r *request) error {
 }
 
 func rowIndex(op string) (int, bool) {
-	var i int
 	rest, ok := strings.CutPrefix(op, "remove:ctx[")
 	if !ok {
 		return 0, false
 	}
-	for _, c := range strings.TrimSuffix(rest, "]") {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		i = i*10 + int(c-'0')
+	digits, ok := strings.CutSuffix(rest, "]")
+	if !ok || len(digits) == 0 || len(digits) > 4 {
+		return 0, false
 	}
-	return i, true
+	i, err := strconv.Atoi(digits)
+	return i, err == nil && i >= 0
 }
 
 // curlOf is the same question asked of the API, for scripts.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/url"
+	"slices"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/services/admin/internal/ui/form"
@@ -97,6 +98,14 @@ func (h *handler) tokenRevoke(r *request) error {
 	if !r.confirmed() {
 		return r.confirm("Revoke token", sentence("Revoke the API token ", b(r.form().Get("name")), " now? Scripts using it stop working at once."),
 			"Revoke", true, tokensURL(project), "name")
+	}
+	// The route names a project: revoke only a token of that project.
+	tokens, err := h.svc.Tokens(r.ctx(), r.origin())
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(tokens, func(t domain.APIToken) bool { return t.ID == id && t.Project == project }) {
+		return domain.Errorf(domain.CodeNotFound, "no API token %q in project %s", id, project)
 	}
 	if err := h.svc.RevokeToken(r.ctx(), r.origin(), id); err != nil {
 		return err

@@ -103,19 +103,26 @@ var (
 // NewConfig reads the editor from a posted form. Rows are ordered by their index; gaps
 // (a row removed in the browser) are closed.
 func NewConfig(v url.Values) *Config {
+	weights := weightsOf(v)
 	f := &Config{Version: strings.TrimSpace(v.Get("version")), Base: v.Get("base"), Enabled: checked(v, "enabled"),
-		OffVariant: v.Get("off_variant"), Default: newServe(v, "default")}
+		OffVariant: v.Get("off_variant"), Default: newServe(v, "default", weights)}
 	rules := map[int]*Rule{}
 	conds := map[int]map[int]*Condition{}
 	prereqs := map[int]*Prerequisite{}
 	for name := range v {
 		if m := rulePath.FindStringSubmatch(name); m != nil {
 			i, _ := strconv.Atoi(m[1])
+			if i > domain.MaxRules {
+				continue // one past the limit reaches the service, which names it
+			}
 			if rules[i] == nil {
 				rules[i] = &Rule{}
 			}
 			if c := conditionPath.FindStringSubmatch(m[2]); c != nil {
 				j, _ := strconv.Atoi(c[1])
+				if j > domain.MaxConditions {
+					continue
+				}
 				if conds[i] == nil {
 					conds[i] = map[int]*Condition{}
 				}
@@ -136,6 +143,9 @@ func NewConfig(v url.Values) *Config {
 		}
 		if m := prereqPath.FindStringSubmatch(name); m != nil {
 			i, _ := strconv.Atoi(m[1])
+			if i > domain.MaxPrerequisites {
+				continue
+			}
 			if prereqs[i] == nil {
 				prereqs[i] = &Prerequisite{}
 			}
@@ -152,7 +162,7 @@ func NewConfig(v url.Values) *Config {
 		r.ID = strings.TrimSpace(v.Get(p + ".id"))
 		r.Description = v.Get(p + ".description")
 		r.Open = v.Get(p+".open") != ""
-		r.Serve = newServe(v, p+".serve")
+		r.Serve = newServe(v, p+".serve", weights)
 		for _, j := range sortedKeys(conds[i]) {
 			r.Conditions = append(r.Conditions, *conds[i][j])
 		}
@@ -177,19 +187,35 @@ func sortedKeys[T any](m map[int]T) []int {
 
 // newServe reads a serve block: prefix.mode, prefix.variant, prefix.rollout.weights.<variant>,
 // prefix.rollout.bucket_by.
-func newServe(v url.Values, prefix string) Serve {
-	s := Serve{Mode: v.Get(prefix + ".mode"), Variant: v.Get(prefix + ".variant"), Weights: map[string]string{},
+func newServe(v url.Values, prefix string, weights map[string]map[string]string) Serve {
+	s := Serve{Mode: v.Get(prefix + ".mode"), Variant: v.Get(prefix + ".variant"), Weights: weights[prefix],
 		BucketBy: strings.TrimSpace(v.Get(prefix + ".rollout.bucket_by"))}
-	weights := prefix + ".rollout.weights."
-	for name := range v {
-		if k, ok := strings.CutPrefix(name, weights); ok && k != "" {
-			s.Weights[k] = strings.TrimSpace(v.Get(name))
-		}
+	if s.Weights == nil {
+		s.Weights = map[string]string{}
 	}
 	if s.Mode != ModeRollout {
 		s.Mode = ModeVariant
 	}
 	return s
+}
+
+// weightsOf reads every rollout weight of the form in one pass, by the serve they
+// belong to ("rules[2].serve", "default") and then by variant.
+func weightsOf(v url.Values) map[string]map[string]string {
+	const marker = ".rollout.weights."
+	out := map[string]map[string]string{}
+	for name := range v {
+		i := strings.Index(name, marker)
+		if i <= 0 || i+len(marker) == len(name) {
+			continue
+		}
+		prefix, k := name[:i], name[i+len(marker):]
+		if out[prefix] == nil {
+			out[prefix] = map[string]string{}
+		}
+		out[prefix][k] = strings.TrimSpace(v.Get(name))
+	}
+	return out
 }
 
 // Input turns the editor into the service's input, naming the fields it cannot read.

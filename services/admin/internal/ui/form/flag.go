@@ -45,6 +45,9 @@ func NewFlag(v url.Values) *Flag {
 			continue
 		}
 		i, _ := strconv.Atoi(m[1])
+		if i > domain.MaxVariants {
+			continue // one past the limit reaches the service, which names it
+		}
 		if rows[i] == nil {
 			rows[i] = &Variant{}
 		}

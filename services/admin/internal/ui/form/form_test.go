@@ -172,3 +172,50 @@ func TestPlaygroundContext(t *testing.T) {
 		t.Fatalf("a value and an object at once: %v", err)
 	}
 }
+
+// TestConfigFormIsBounded: a crafted form cannot make the editor hold more rows than
+// one past each limit (the service names the limit for that one), and weights are read
+// for the serve they belong to.
+func TestConfigFormIsBounded(t *testing.T) {
+	v := url.Values{"version": {"1"}}
+	for i := range 3000 {
+		v.Set(fmt.Sprintf("rules[%d].id", i), fmt.Sprintf("r%d", i))
+		v.Set(fmt.Sprintf("rules[0].conditions[%d].attribute", i), "a")
+		v.Set(fmt.Sprintf("prerequisites[%d].flag", i), "p")
+	}
+	v.Set("rules[1].serve.mode", "rollout")
+	v.Set("rules[1].serve.rollout.weights.on", "30")
+	v.Set("rules[1].serve.rollout.weights.off", "70")
+	v.Set("default.rollout.weights.on", "5")
+	f := NewConfig(v)
+	if len(f.Rules) != domain.MaxRules+1 {
+		t.Errorf("%d rules read, want %d", len(f.Rules), domain.MaxRules+1)
+	}
+	if n := len(f.Rules[0].Conditions); n != domain.MaxConditions+1 {
+		t.Errorf("%d conditions read, want %d", n, domain.MaxConditions+1)
+	}
+	if len(f.Prerequisites) != domain.MaxPrerequisites+1 {
+		t.Errorf("%d prerequisites read, want %d", len(f.Prerequisites), domain.MaxPrerequisites+1)
+	}
+	if w := f.Rules[1].Serve.Weights; w["on"] != "30" || w["off"] != "70" || len(w) != 2 {
+		t.Errorf("rules[1] weights %v", w)
+	}
+	if w := f.Default.Weights; w["on"] != "5" || len(w) != 1 {
+		t.Errorf("default weights %v", w)
+	}
+	if len(f.Rules[0].Serve.Weights) != 0 {
+		t.Errorf("rules[0] has weights %v", f.Rules[0].Serve.Weights)
+	}
+}
+
+// TestTargetingKeyIsText: a targeting key that looks like a number stays a string.
+func TestTargetingKeyIsText(t *testing.T) {
+	p := NewPlayground(url.Values{"ctx[0].key": {"key"}, "ctx[0].value": {"42"}, "ctx[1].key": {"age"}, "ctx[1].value": {"42"}})
+	ctx, err := p.Context()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx["key"] != "42" || ctx["age"] != float64(42) {
+		t.Errorf("context %#v", ctx)
+	}
+}

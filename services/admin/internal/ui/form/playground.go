@@ -91,8 +91,12 @@ func (p *Playground) Context() (map[string]any, error) {
 		}
 		var val any = r.Value
 		var parsed any
-		if err := json.Unmarshal([]byte(r.Value), &parsed); err == nil {
-			val = parsed
+		// A value reads as JSON (42, true, ["a","b"]) except the targeting key, which is
+		// text even when it looks like a number.
+		if r.Key != "key" && r.Key != "targetingKey" {
+			if err := json.Unmarshal([]byte(r.Value), &parsed); err == nil {
+				val = parsed
+			}
 		}
 		if err := setPath(ctx, strings.Split(r.Key, "."), val); err != nil {
 			probs.Add(fmt.Sprintf("ctx[%d].key", i), err.Error())

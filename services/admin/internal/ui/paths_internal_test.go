@@ -1,0 +1,53 @@
+package ui
+
+import "testing"
+
+// TestLocalPath: only paths on this site survive as redirect targets; anything a
+// browser could read as another host becomes "/".
+func TestLocalPath(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"/projects/demo/flags", "/projects/demo/flags"},
+		{"/projects/demo/flags?env=production&q=a%20b", "/projects/demo/flags?env=production&q=a%20b"},
+		{"", "/"},
+		{"projects", "/"},
+		{"https://evil.example/", "/"},
+		{"//evil.example", "/"},
+		{`/\evil.example`, "/"},
+		{"/\t/evil.example", "/"},
+		{"/\n/evil.example", "/"},
+		{"/\r/evil.example", "/"},
+		{"/ /evil.example", "/"},
+		{"/a\\b", "/"},
+		{"/\x7f/evil.example", "/"},
+		{"/login?next=/x", "/"},
+		{"/logout", "/"},
+	} {
+		if got := localPath(tt.in); got != tt.want {
+			t.Errorf("localPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestRowIndex: the playground's remove buttons name a row by a small index; anything
+// else (overflowing, empty, signed) removes nothing.
+func TestRowIndex(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"remove:ctx[0]", 0, true},
+		{"remove:ctx[12]", 12, true},
+		{"remove:ctx[9999]", 9999, true},
+		{"remove:ctx[18446744073709551615]", 0, false},
+		{"remove:ctx[]", 0, false},
+		{"remove:ctx[-1]", 0, false},
+		{"remove:ctx[1", 0, false},
+		{"add:ctx", 0, false},
+	} {
+		got, ok := rowIndex(tt.in)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("rowIndex(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -43,6 +43,15 @@ type Grant struct {
 	EnvironmentRoles map[string]Role `json:"environment_roles"`
 }
 
+// Member is a user's grant in one project, with who the user is.
+type Member struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Grant                // role and per-environment overrides
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // In returns the role the grant gives in an environment ("" for the project itself).
 func (g Grant) In(env string) Role {
 	if r, ok := g.EnvironmentRoles[env]; ok && env != "" {

@@ -100,6 +100,7 @@ func New(log *slog.Logger, svc *service.Service, auth Authenticator, opt Options
 	v1(http.MethodGet, "/users", paged(a.listUsers))
 	v1(http.MethodGet, "/users/:id", noBody(ok, a.getUser))
 	v1(http.MethodPatch, "/users/:id", body(ok, a.updateUser))
+	v1(http.MethodGet, "/projects/:project/members", unpaged(a.listMembers))
 	v1(http.MethodPut, "/projects/:project/members/:user", body(ok, a.setMember))
 	v1(http.MethodDelete, "/projects/:project/members/:user", noContent(a.removeMember))
 	v1(http.MethodPost, "/tokens", body(created, a.createToken))

@@ -7,6 +7,10 @@ import (
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
+func (a *API) listMembers(c echo.Context) ([]domain.Member, error) {
+	return a.svc.Members(ctx(c), origin(c), param(c, "project"))
+}
+
 func (a *API) setMember(c echo.Context, in service.MemberInput) (domain.Grant, error) {
 	return a.svc.SetMember(ctx(c), origin(c), param(c, "project"), param(c, "user"), in)
 }

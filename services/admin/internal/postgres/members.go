@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -91,4 +92,35 @@ func (s *Store) RemoveMember(ctx context.Context, o domain.Origin, projectKey, u
 		return tx.audit(o, change{action: domain.ActionMemberRemove, entityType: "member", entityID: userID,
 			entityKey: u.Email, project: p.Key, projectID: p.ID, before: g})
 	})
+}
+
+// Members lists a project's members with their grants, by email.
+func (s *Store) Members(ctx context.Context, projectKey string) ([]domain.Member, error) {
+	db := s.read(ctx)
+	p, err := projectByKey(db, projectKey)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var rows []struct {
+		UserID           string
+		Email            string
+		Name             string
+		Role             string
+		EnvironmentRoles []byte
+		UpdatedAt        time.Time
+	}
+	if err := db.Raw(`SELECT u.id AS user_id, u.email, u.name, m.role, m.environment_roles, m.updated_at
+		FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.project_id = ? ORDER BY lower(u.email), u.id`, p.ID).Scan(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]domain.Member, 0, len(rows))
+	for _, r := range rows {
+		m := domain.Member{UserID: r.UserID, Email: r.Email, Name: r.Name, Grant: domain.Grant{Role: domain.Role(r.Role)}, UpdatedAt: r.UpdatedAt}
+		if err := json.Unmarshal(r.EnvironmentRoles, &m.EnvironmentRoles); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

@@ -11,6 +11,16 @@ import (
 type MemberStore interface {
 	SetMember(ctx context.Context, o domain.Origin, projectKey, userID string, g domain.Grant) (domain.Grant, error)
 	RemoveMember(ctx context.Context, o domain.Origin, projectKey, userID string) error
+	Members(ctx context.Context, projectKey string) ([]domain.Member, error)
+}
+
+// Members lists the project's members and their roles; any member of the project may
+// see who else is one.
+func (s *Service) Members(ctx context.Context, o domain.Origin, project string) ([]domain.Member, error) {
+	if err := o.Need(project, "", domain.RoleViewer); err != nil {
+		return nil, err
+	}
+	return s.members.Members(ctx, project)
 }
 
 // MemberInput grants a role in a project, with overrides per environment.

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"net/url"
 	"slices"
 	"sort"
@@ -32,9 +31,9 @@ type membersPage struct {
 type member struct {
 	UserID string
 	Email  string
+	Name   string
 	Grant  domain.Grant
-	Since  time.Time
-	By     string
+	Since  time.Time // when the role was last set
 }
 
 // Overrides lists a member's per-environment roles, sorted.
@@ -49,52 +48,16 @@ func (m member) Overrides() []string {
 
 func membersURL(project string) string { return "/projects/" + url.PathEscape(project) + "/members" }
 
-// members reads a project's members from its audit trail: every membership change is
-// audited, in the transaction that makes it, so the newest member.set or
-// member.remove of each user says whether and how they are a member now. The service
-// has no list of a project's members, and the audit trail is what project viewers
-// may read.
+// members lists the project's members (Service.Members), by email.
 func (h *handler) members(r *request, project string) ([]member, error) {
-	type change struct {
-		id     int64
-		entry  domain.AuditEntry
-		remove bool
+	ms, err := h.svc.Members(r.ctx(), r.origin(), project)
+	if err != nil {
+		return nil, err
 	}
-	var changes []change
-	for _, action := range []string{domain.ActionMemberSet, domain.ActionMemberRemove} {
-		page := domain.Keyset{Limit: domain.MaxPageLimit}
-		for range 50 {
-			entries, next, err := h.svc.Audit(r.ctx(), r.origin(), domain.AuditFilter{ProjectKey: project, Action: action}, page)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range entries {
-				changes = append(changes, change{id: e.ID, entry: e, remove: action == domain.ActionMemberRemove})
-			}
-			if next == "" {
-				break
-			}
-			page.After = next
-		}
+	out := make([]member, len(ms))
+	for i, m := range ms {
+		out[i] = member{UserID: m.UserID, Email: m.Email, Name: m.Name, Grant: m.Grant, Since: m.UpdatedAt}
 	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].id > changes[j].id })
-	seen := map[string]bool{}
-	var out []member
-	for _, c := range changes {
-		if seen[c.entry.EntityID] {
-			continue
-		}
-		seen[c.entry.EntityID] = true
-		if c.remove {
-			continue
-		}
-		var g domain.Grant
-		if err := json.Unmarshal(c.entry.After, &g); err != nil {
-			continue
-		}
-		out = append(out, member{UserID: c.entry.EntityID, Email: c.entry.EntityKey, Grant: g, Since: c.entry.At, By: c.entry.Actor.Name})
-	}
-	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Email) < strings.ToLower(out[j].Email) })
 	return out, nil
 }
 

@@ -48,7 +48,7 @@ type Member struct {
 	UserID    string    `json:"user_id"`
 	Email     string    `json:"email"`
 	Name      string    `json:"name"`
-	Grant                // role and per-environment overrides
+	Grant               // role and per-environment overrides
 	UpdatedAt time.Time `json:"updated_at"`
 }
 

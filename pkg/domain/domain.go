@@ -233,6 +233,9 @@ type EnvironmentState struct {
 	// LastEvaluated is when an evaluator last answered for the flag in the
 	// environment; nil when none ever did.
 	LastEvaluated *time.Time `json:"last_evaluated"`
+	// Rollout is the weights of the percentage rollout the environment serves when no
+	// rule matches (its default), when it serves one: {"on": 25, "off": 75}.
+	Rollout map[string]float64 `json:"rollout,omitempty"`
 }
 
 // FlagSummary is a flag with its on/off state in every environment, and whether it is

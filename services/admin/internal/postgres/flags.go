@@ -254,8 +254,9 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 			Enabled       bool
 			Version       int64
 			LastEvaluated *time.Time
+			DefaultServe  []byte
 		}
-		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated
+		if err := db.Raw(`SELECT c.flag_id, e.key AS environment, c.enabled, c.version, l.at AS last_evaluated, c.default_serve
 			FROM flag_configs c JOIN environments e ON e.id = c.environment_id JOIN flags f ON f.id = c.flag_id
 			LEFT JOIN flag_last_evaluated l ON l.environment_id = c.environment_id AND l.flag_key = f.key
 			WHERE c.flag_id IN ?`, mapRows(rows, func(r flagRow) string { return r.ID })).Scan(&states).Error; err != nil {
@@ -263,7 +264,12 @@ func (s *Store) Flags(ctx context.Context, projectKey string, filter domain.Flag
 		}
 		for _, st := range states {
 			fs := &out[index[st.FlagID]]
-			fs.Environments[st.Environment] = domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
+			es := domain.EnvironmentState{Enabled: st.Enabled, Version: st.Version, LastEvaluated: st.LastEvaluated}
+			var def domain.Serve
+			if json.Unmarshal(st.DefaultServe, &def) == nil && def.Rollout != nil {
+				es.Rollout = def.Rollout.Weights
+			}
+			fs.Environments[st.Environment] = es
 			if st.LastEvaluated != nil && (fs.LastEvaluated == nil || st.LastEvaluated.After(*fs.LastEvaluated)) {
 				fs.LastEvaluated = st.LastEvaluated
 			}

@@ -1,6 +1,10 @@
 package ui
 
 import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -59,6 +63,24 @@ type flagCell struct {
 	On        bool
 	Protected bool // the switch asks first (the column says what)
 	Can       bool
+	Rollout   string // "25% on", or "red 50% · blue 50%": the rollout served when no rule matches
+}
+
+// rolloutText says in a few characters what a default rollout serves: a boolean flag's
+// share of on, or each variant's share.
+func rolloutText(kind domain.Kind, weights map[string]float64) string {
+	if len(weights) == 0 {
+		return ""
+	}
+	pct := func(w float64) string { return strconv.FormatFloat(w, 'f', -1, 64) + "%" }
+	if kind == domain.KindBoolean {
+		return pct(weights["on"]) + " on"
+	}
+	parts := make([]string, 0, len(weights))
+	for _, k := range slices.Sorted(maps.Keys(weights)) {
+		parts = append(parts, k+" "+pct(weights[k]))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // flagList shows a project's flags, a page at a time, with a switch per environment.
@@ -109,7 +131,8 @@ func (h *handler) flagList(r *request) error {
 		}
 		for _, col := range p.Envs {
 			st := f.Environments[col.Key]
-			cell := flagCell{Env: col.Key, On: st.Enabled, Protected: col.Protected, Can: col.Can.OK}
+			cell := flagCell{Env: col.Key, On: st.Enabled, Protected: col.Protected, Can: col.Can.OK,
+				Rollout: rolloutText(f.Kind, st.Rollout)}
 			row.Cells = append(row.Cells, cell)
 		}
 		p.Rows = append(p.Rows, row)

@@ -84,7 +84,15 @@ func TestFlagList(t *testing.T) {
 	}
 
 	b := h.as("shop", "dev@example.com", "developer")
-	p := b.must(200, "/projects/shop/flags?q=FINDABLE")
+	// A served rollout shows its share beside the switch: a boolean's share of on,
+	// another kind's every variant.
+	h.api.Must(200, "PUT", "/api/v1/projects/shop/flags/beta/environments/development", map[string]any{"version": 1,
+		"enabled": true, "off_variant": "off", "default": map[string]any{"rollout": map[string]any{"weights": map[string]any{"on": 25, "off": 75}}}})
+	p := b.must(200, "/projects/shop/flags")
+	if n := strings.Count(p.Body, `<div class="rollout" title="served when no rule matches">25% on</div>`); n != 1 {
+		t.Errorf("%d rollout notes of 25%% on, want 1 (beta in development)", n)
+	}
+	p = b.must(200, "/projects/shop/flags?q=FINDABLE")
 	has(t, p, "beta")
 	lacks(t, p, "/flags/alpha\"")
 	p = b.must(200, "/projects/shop/flags?tag=web")

@@ -1,6 +1,10 @@
 package ui
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+)
 
 // TestLocalPath: only paths on this site survive as redirect targets; anything a
 // browser could read as another host becomes "/".
@@ -48,6 +52,24 @@ func TestRowIndex(t *testing.T) {
 		got, ok := rowIndex(tt.in)
 		if ok != tt.ok || (ok && got != tt.want) {
 			t.Errorf("rowIndex(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestRolloutText: the flag list's note of a served rollout.
+func TestRolloutText(t *testing.T) {
+	for _, tt := range []struct {
+		kind    domain.Kind
+		weights map[string]float64
+		want    string
+	}{
+		{domain.KindBoolean, map[string]float64{"on": 25, "off": 75}, "25% on"},
+		{domain.KindBoolean, map[string]float64{"on": 0.125, "off": 99.875}, "0.125% on"},
+		{domain.KindString, map[string]float64{"red": 50, "blue": 33.5, "green": 16.5}, "blue 33.5% · green 16.5% · red 50%"},
+		{domain.KindBoolean, nil, ""},
+	} {
+		if got := rolloutText(tt.kind, tt.weights); got != tt.want {
+			t.Errorf("rolloutText(%s, %v) = %q, want %q", tt.kind, tt.weights, got, tt.want)
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/services/admin/internal/service"
 )
 
@@ -137,15 +136,7 @@ func (h *handler) flagList(r *request) error {
 		}
 		p.Rows = append(p.Rows, row)
 	}
-	q := r.QueryParams()
-	if next != "" {
-		q.Set("cursor", httpapi.EncodeCursor(next))
-		p.Next = "?" + q.Encode()
-	}
-	if page.After != "" {
-		q.Del("cursor")
-		p.First = "?" + q.Encode()
-	}
+	p.Next, p.First = pager(r.QueryParams(), next, page.After)
 	return r.page("flags", p)
 }
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 type historyPage struct {
@@ -72,15 +71,7 @@ func (h *handler) history(r *request, project, flag string) error {
 		he.Revert = rv.of(e)
 		p.Entries = append(p.Entries, he)
 	}
-	q := r.QueryParams()
-	if next != "" {
-		q.Set("cursor", httpapi.EncodeCursor(next))
-		p.Next = "?" + q.Encode()
-	}
-	if page.After != "" {
-		q.Del("cursor")
-		p.First = "?" + q.Encode()
-	}
+	p.Next, p.First = pager(r.QueryParams(), next, page.After)
 	return r.page("history", p)
 }
 

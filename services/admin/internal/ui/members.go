@@ -99,13 +99,9 @@ func (h *handler) memberList(r *request) error {
 // memberSave gives a user a role in the project (replacing any earlier one).
 func (h *handler) memberSave(r *request) error {
 	project := r.param("project")
-	envs, err := r.environments(project)
+	keys, err := r.environmentKeys(project)
 	if err != nil {
 		return err
-	}
-	keys := make([]string, len(envs))
-	for i, e := range envs {
-		keys[i] = e.Key
 	}
 	m, err := form.NewMember(r.form(), keys)
 	if err == nil {

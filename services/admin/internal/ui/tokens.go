@@ -63,13 +63,9 @@ func (h *handler) tokenList(r *request) error {
 // tokenCreate creates an API token and shows it, once.
 func (h *handler) tokenCreate(r *request) error {
 	project := r.param("project")
-	envs, err := r.environments(project)
+	keys, err := r.environmentKeys(project)
 	if err != nil {
 		return err
-	}
-	keys := make([]string, len(envs))
-	for i, e := range envs {
-		keys[i] = e.Key
 	}
 	in, err := form.Token(r.form(), project, keys)
 	var t domain.APIToken

@@ -146,6 +146,30 @@ func (r *request) environments(project string) ([]domain.Environment, error) {
 	return envs, err
 }
 
+// environmentKeys lists the keys of the project's environments.
+func (r *request) environmentKeys(project string) ([]string, error) {
+	envs, err := r.environments(project)
+	keys := make([]string, len(envs))
+	for i, e := range envs {
+		keys[i] = e.Key
+	}
+	return keys, err
+}
+
+// pager returns the links of a paged list: to the next page, when there is one, and
+// back to the first, when this is not it; both keep the page's other parameters.
+func pager(q url.Values, next, after string) (nextURL, first string) {
+	if next != "" {
+		q.Set("cursor", httpapi.EncodeCursor(next))
+		nextURL = "?" + q.Encode()
+	}
+	if after != "" {
+		q.Del("cursor")
+		first = "?" + q.Encode()
+	}
+	return nextURL, first
+}
+
 // ordered puts protected environments last, as the flag page's tabs show them (the
 // ones that reach users at the end, where nobody clicks by accident).
 func ordered(envs []domain.Environment) []domain.Environment {

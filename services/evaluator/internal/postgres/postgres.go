@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/pgerr"
+	"github.com/switchyard/switchyard/pkg/platform/pgsnapshot"
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 )
 
@@ -83,22 +83,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-type snapshotRow struct {
-	FlagID        string
-	Key           string
-	Name          string
-	Kind          string
-	Variants      []byte
-	Salt          string
-	Killed        bool
-	Enabled       bool
-	Rules         []byte
-	DefaultServe  []byte
-	OffVariant    string
-	Prerequisites []byte
-	Version       int64
-}
-
 // LoadSnapshot reads every active flag of an environment with its configuration, and
 // the environment's version, in one repeatable-read transaction so the version matches
 // the content. It reads the replica, and the primary when the replica has not yet seen
@@ -129,30 +113,12 @@ func (s *Store) loadSnapshot(ctx context.Context, db *gorm.DB, environmentID str
 		if env.ID == "" {
 			return domain.Errorf(domain.CodeNotFound, "environment %s not found", environmentID)
 		}
-		var rows []snapshotRow
-		if err := tx.Raw(`SELECT f.id AS flag_id, f.key, f.name, f.kind, f.variants, f.salt, f.killed,
-				c.enabled, c.rules, c.default_serve, c.off_variant, c.prerequisites, c.version
-			FROM flags f JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = ?
-			WHERE f.project_id = ? AND NOT f.archived ORDER BY f.key`, env.ID, env.ProjectID).Scan(&rows).Error; err != nil {
+		flags, err := pgsnapshot.Flags(tx, env.ProjectID, env.ID)
+		if err != nil {
 			return err
 		}
 		snap = domain.Snapshot{ProjectKey: env.ProjectKey, EnvironmentID: env.ID, EnvironmentKey: env.Key,
-			Version: env.Version, Flags: make([]domain.FlagConfig, 0, len(rows))}
-		for _, r := range rows {
-			fc := domain.FlagConfig{
-				Flag:   domain.Flag{ID: r.FlagID, Key: r.Key, Name: r.Name, Kind: domain.Kind(r.Kind), Salt: r.Salt, Killed: r.Killed},
-				Config: domain.Config{Enabled: r.Enabled, OffVariant: r.OffVariant, Version: r.Version},
-			}
-			for _, part := range []struct {
-				raw  []byte
-				into any
-			}{{r.Variants, &fc.Flag.Variants}, {r.Rules, &fc.Config.Rules}, {r.DefaultServe, &fc.Config.Default}, {r.Prerequisites, &fc.Config.Prerequisites}} {
-				if err := json.Unmarshal(part.raw, part.into); err != nil {
-					return fmt.Errorf("flag %s: %w", r.Key, err)
-				}
-			}
-			snap.Flags = append(snap.Flags, fc)
-		}
+			Version: env.Version, Flags: flags}
 		return nil
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	return snap, err

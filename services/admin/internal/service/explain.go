@@ -16,7 +16,9 @@ type ExplainStore interface {
 }
 
 // explainSlots is how many explanations may run at once; the others wait their turn.
-const explainSlots = 2
+// One: an environment at every limit takes about 260 MiB decoded and compiled
+// (BenchmarkLimits), which the admin's 512 Mi (deployments/k8s) holds once.
+const explainSlots = 1
 
 // ExplainInput asks how an environment's flags evaluate for a context: the named
 // flags, or all of them. The context is the evaluator's: "key" (or "targetingKey") is

@@ -30,6 +30,7 @@ func Document() (*openapi.Doc, error) { return openapi.Load(spec) }
 type Authenticator interface {
 	Authenticate(ctx context.Context, credential, client string) (*auth.Principal, error)
 	Login(ctx context.Context, email, password, address string) (string, time.Time, error)
+	Logout(ctx context.Context, token string) error
 }
 
 // Options configure the HTTP layer: the server skeleton's options (body limit,
@@ -96,6 +97,7 @@ func New(log *slog.Logger, svc *service.Service, auth Authenticator, opt Options
 
 	e.POST("/api/v1/auth/login", body(ok, a.login))
 	v1(http.MethodGet, "/auth/me", noBody(ok, a.me))
+	v1(http.MethodPost, "/auth/logout", noContent(a.logout))
 	v1(http.MethodPost, "/users", body(created, a.createUser))
 	v1(http.MethodGet, "/users", paged(a.listUsers))
 	v1(http.MethodGet, "/users/:id", noBody(ok, a.getUser))

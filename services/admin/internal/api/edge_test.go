@@ -98,6 +98,8 @@ func (a *panickingAuth) Login(_ context.Context, _, _, address string) (string, 
 	return "session", time.Now().Add(time.Hour), nil
 }
 
+func (*panickingAuth) Logout(context.Context, string) error { return nil }
+
 type panicCount struct {
 	mu sync.Mutex
 	n  int

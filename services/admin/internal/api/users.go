@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/labstack/echo/v4"
+	"github.com/switchyard/switchyard/services/admin/internal/auth"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/platform/httpapi"
@@ -19,6 +20,18 @@ func (a *API) login(c echo.Context, in loginRequest) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"token": token, "expires_at": exp.UTC()}, noStore(c, nil)
+}
+
+// logout ends the login session the request carries, server-side: its token stops
+// working at once, here and in the dashboard. Other credentials are not sessions.
+func (a *API) logout(c echo.Context) error {
+	if p, _ := c.Get("principal").(*auth.Principal); p == nil {
+		return domain.Errorf(domain.CodeUnauthorized, "not signed in")
+	} else if _, ok := p.Session(); !ok {
+		return domain.InvalidField("request", "Authorization",
+			"is not a login session: revoke API tokens with DELETE /api/v1/tokens/{id}; the bootstrap token cannot be ended")
+	}
+	return a.auth.Logout(ctx(c), credentials(c.Request()))
 }
 
 func (a *API) me(c echo.Context) (service.Me, error) {

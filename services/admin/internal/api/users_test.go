@@ -181,3 +181,23 @@ func TestCredentialBoundaries(t *testing.T) {
 	h.as(session+"x").Must(401, "GET", "/api/v1/auth/me", nil)
 	h.as("sy_adm_nope").Must(401, "GET", "/api/v1/auth/me", nil)
 }
+
+// TestLogout: POST /auth/logout ends the login session it carries, at once and for
+// good; another session of the same user goes on; credentials that are not sessions
+// are refused with a 400 that says how to end them.
+func TestLogout(t *testing.T) {
+	h := newHarness(t)
+	h.user("lou@example.com", false)
+	first, second := h.as(h.login("lou@example.com")), h.as(h.login("lou@example.com"))
+	first.Must(200, "GET", "/api/v1/auth/me", nil)
+	first.Must(204, "POST", "/api/v1/auth/logout", nil)
+	first.Must(401, "GET", "/api/v1/auth/me", nil)
+	first.Must(401, "POST", "/api/v1/auth/logout", nil)
+	second.Must(200, "GET", "/api/v1/auth/me", nil)
+
+	r := h.Must(400, "POST", "/api/v1/auth/logout", nil) // the bootstrap token
+	if f := r.Fields(t); len(f) != 1 || f[0] != "Authorization" {
+		t.Errorf("fields %v, want Authorization", f)
+	}
+	h.Must(401, "POST", "/api/v1/auth/logout", nil, "Authorization", "")
+}

@@ -453,8 +453,8 @@ func TestPlayground(t *testing.T) {
 
 	p.WaitVisible(`section[aria-labelledby="results-title"] table`)
 	cells := js[[]string](p, `[...document.querySelectorAll('section[aria-labelledby="results-title"] tbody tr:first-child td')].map((td) => td.innerText.trim())`)
-	if len(cells) != 4 || cells[0] != "new-checkout" || cells[1] != "true" || cells[2] != "on" || cells[3] != "TARGETING_MATCH (rule staff)" {
-		t.Errorf("the result row reads %q, want new-checkout, true, on, TARGETING_MATCH (rule staff)", cells)
+	if len(cells) != 4 || cells[0] != "new-checkout" || cells[1] != "true" || cells[2] != "on" || cells[3] != "TARGETING_MATCH a rule matched (rule staff)" {
+		t.Errorf("the result row reads %q, want new-checkout, true, on, TARGETING_MATCH a rule matched (rule staff)", cells)
 	}
 	// The trace opens on demand.
 	trace := `section[aria-labelledby="results-title"] details:not(.raw)`
@@ -499,7 +499,7 @@ func TestPlayground(t *testing.T) {
 	decode(t, s.api.Must(http.StatusOK, "POST", "/api/v1/projects/shop/environments/development/evaluate", map[string]any{
 		"context": map[string]any{"key": "user-42", "email": "bob@other.example", "plan": "pro"}, "flags": []string{"new-checkout"}}), &api)
 	row := js[[]string](p, `[...document.querySelectorAll('section[aria-labelledby="results-title"] tbody tr:first-child td')].map((td) => td.innerText.trim())`)
-	if len(row) != 4 || row[1] != fmt.Sprint(api.Flags["new-checkout"].Value) || row[3] != "SPLIT" {
+	if len(row) != 4 || row[1] != fmt.Sprint(api.Flags["new-checkout"].Value) || row[3] != "SPLIT no rule matched: the default rollout" {
 		t.Errorf("the split row reads %q; the API's evaluate route serves %v", row, api.Flags["new-checkout"].Value)
 	}
 	p.Click(trace + " > summary")

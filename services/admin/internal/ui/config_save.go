@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -36,16 +38,23 @@ func (h *handler) configSave(r *request) error {
 		return r.page("flag", p)
 	}
 	in, err := f.Input()
+	if err == nil && op == form.OpConfirm && f.Previewed != previewDigest(in) {
+		op = form.OpSave // changed since it was reviewed: review it again
+	}
 	if err == nil && op == form.OpSave {
 		var p *flagPage
 		if p, err = h.flagPage(r, project, flag, env, f); err != nil {
 			return err
+		}
+		if !p.CanConfigure.OK {
+			return service.MayConfigure(r.origin(), project, p.Env)
 		}
 		if p.Env.Protected {
 			// Saving to a protected environment shows the change first.
 			proposed := domain.Config{Enabled: in.Enabled, Rules: in.Rules, Default: *in.Default, OffVariant: in.OffVariant,
 				Prerequisites: in.Prerequisites}
 			p.Preview = lineDiff(configLines(p.Flag.Environments[env]), configLines(proposed))
+			f.Previewed = previewDigest(in)
 			return r.page("flag", p)
 		}
 	}
@@ -87,12 +96,27 @@ func (h *handler) conflict(r *request, project, flag, env string, f *form.Config
 	if err := json.Unmarshal([]byte(f.Base), &base); err == nil {
 		v.Diff = lineDiff(configLines(base), configLines(cur))
 	}
+	// Who changed it meanwhile: the entries whose configuration is newer than the one
+	// the edit began from.
 	entries, _, err := h.svc.Audit(r.ctx(), r.origin(), domain.AuditFilter{ProjectKey: project, FlagKey: flag, EnvironmentKey: env},
-		domain.Keyset{Limit: 5})
+		domain.Keyset{Limit: 20})
 	if err == nil {
-		v.Changes = entries
+		for _, e := range entries {
+			var after struct{ Version int64 }
+			if json.Unmarshal(e.After, &after) == nil && after.Version > base.Version && len(v.Changes) < 5 {
+				v.Changes = append(v.Changes, e)
+			}
+		}
 	}
 	fresh := form.ConfigOf(cur)
 	f.Version, f.Base = fresh.Version, fresh.Base
 	return v
+}
+
+// previewDigest names the change a protected environment's preview showed, so that
+// "Confirm and save" saves that change and nothing edited after it.
+func previewDigest(in service.ConfigInput) string {
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -287,6 +287,17 @@ func TestProtectedSave(t *testing.T) {
 	if h.config("shop", "new-checkout", "production")["version"] != float64(1) {
 		t.Fatal("saved before the confirmation")
 	}
+	// The confirmation saves the change that was reviewed, not one edited after it:
+	// that one is shown again.
+	w := inputs(t, p, action)
+	w.Set("op", "confirm")
+	w.Set("off_variant", "on")
+	if q := admin.post(action, w); q.Status != http.StatusOK || !strings.Contains(q.Body, "Review the change to production") {
+		t.Errorf("a confirmation of an edited change: %d, want the review again", q.Status)
+	}
+	if h.config("shop", "new-checkout", "production")["version"] != float64(1) {
+		t.Fatal("a change edited after its review was saved")
+	}
 	v = inputs(t, p, action)
 	v.Set("op", "confirm")
 	admin.mustPost(303, action, v)

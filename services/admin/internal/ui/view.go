@@ -156,6 +156,14 @@ func (r *request) environmentKeys(project string) ([]string, error) {
 	return keys, err
 }
 
+// envQuery is "?env=KEY" for a flag page's environment tab, or "" for none.
+func envQuery(env string) string {
+	if env == "" {
+		return ""
+	}
+	return "?env=" + url.QueryEscape(env)
+}
+
 // pager returns the links of a paged list: to the next page, when there is one, and
 // back to the first, when this is not it; both keep the page's other parameters.
 func pager(q url.Values, next, after string) (nextURL, first string) {

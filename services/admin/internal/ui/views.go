@@ -3,6 +3,7 @@ package ui
 import (
 	"embed"
 	"fmt"
+	"github.com/switchyard/switchyard/pkg/eval"
 	"html/template"
 	"io"
 	"io/fs"
@@ -69,11 +70,12 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"pct":   pct,
-	"num":   func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
-	"count": count,
-	"dict":  dict,
-	"list":  func(v ...any) []any { return v },
+	"reason": func(r eval.Reason) string { return reasonText[r] },
+	"pct":    pct,
+	"num":    func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	"count":  count,
+	"dict":   dict,
+	"list":   func(v ...any) []any { return v },
 	"contains": func(list []string, s string) bool {
 		for _, x := range list {
 			if x == s {

@@ -20,6 +20,7 @@ import (
 type Config struct {
 	Version       string
 	Base          string // the configuration the edit began from, as JSON (what a conflict is compared with)
+	Previewed     string // on a protected environment, a digest of the change the user reviewed
 	Enabled       bool
 	Rules         []Rule
 	Default       Serve
@@ -104,7 +105,7 @@ var (
 // (a row removed in the browser) are closed.
 func NewConfig(v url.Values) *Config {
 	weights := weightsOf(v)
-	f := &Config{Version: strings.TrimSpace(v.Get("version")), Base: v.Get("base"), Enabled: checked(v, "enabled"),
+	f := &Config{Version: strings.TrimSpace(v.Get("version")), Base: v.Get("base"), Previewed: v.Get("previewed"), Enabled: checked(v, "enabled"),
 		OffVariant: v.Get("off_variant"), Default: newServe(v, "default", weights)}
 	rules := map[int]*Rule{}
 	conds := map[int]map[int]*Condition{}

@@ -51,17 +51,22 @@
   document.addEventListener("submit", function (e) {
     var form = e.target, by = e.submitter;
     var question = (by && by.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    var label = (by && by.getAttribute("data-confirm-button")) || "Confirm", destructive = true;
     if (!question && by && by.hasAttribute("data-p")) {
-      // A switch of a protected environment: its column says what it asks.
+      // A switch of a protected environment: its column says what it asks, and the
+      // button says what it does (red only for turning off).
       var th = by.closest("table").tHead.rows[0].cells[by.closest("td").cellIndex];
       var v = by.value.split(" ");
       question = th.getAttribute(v[1] === "1" ? "data-confirm-on" : "data-confirm-off").replace("{flag}", v.slice(2).join(" "));
+      label = v[1] === "1" ? "Turn on in " + v[0] : "Turn off in " + v[0];
+      destructive = v[1] !== "1";
     }
     if (question && dialog && !form.querySelector('input[name="confirm"][value="yes"]')) {
       e.preventDefault();
       $("#confirm-text").textContent = question;
       var ok = $("[data-ok]", dialog), cancel = $("[data-cancel]", dialog);
-      ok.textContent = (by && by.getAttribute("data-confirm-button")) || "Confirm";
+      ok.textContent = label;
+      ok.className = destructive ? "danger" : "primary";
       var done = function (go) {
         dialog.close();
         ok.onclick = cancel.onclick = null;
@@ -272,6 +277,8 @@
   window.addEventListener("pageshow", function (e) {
     if (!e.persisted) return;
     $$('button[aria-busy="true"]').forEach(function (b) { b.removeAttribute("aria-busy"); b.disabled = false; });
+    // A confirmation given before leaving must not carry over to the next submit.
+    $$('input[name="confirm"][value="yes"]').forEach(function (i) { i.remove(); });
   });
 
   // ---- The first problem of a form gets the focus, so keyboard users land on it.

@@ -547,7 +547,7 @@ func TestHistoryRevert(t *testing.T) {
 
 	p.Click(first + ` button[data-confirm]`)
 	p.WaitVisible("#confirm[open]")
-	if got := p.Text("#confirm-text"); !strings.HasPrefix(got, "Restore the configuration as it was before this change?") {
+	if got := p.Text("#confirm-text"); !strings.HasPrefix(got, "Restore new-checkout in development to its configuration before this change? Every later change") {
 		t.Errorf("the revert asks %q", got)
 	}
 	p.Click("#confirm [data-ok]")

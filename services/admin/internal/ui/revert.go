@@ -13,10 +13,12 @@ import (
 // revertView is the "revert to before this change" form of a history entry: the entry,
 // and the version of the configuration the revert replaces, as the page showed it.
 type revertView struct {
-	Action  string
-	AuditID int64
-	Version int64
-	Can     perm
+	Action    string
+	AuditID   int64
+	Version   int64
+	Can       perm
+	Flag, Env string // what the confirmation names
+	Protected bool
 }
 
 // reverts builds the revert forms of one history page: it reads each flag's current
@@ -66,7 +68,8 @@ func (rv *reverts) of(e domain.AuditEntry) *revertView {
 	if !ok {
 		return nil
 	}
-	return &revertView{Action: flagURL(rv.project, e.FlagKey, "environments", url.PathEscape(env.Key), "revert"), AuditID: e.ID,
+	return &revertView{Flag: e.FlagKey, Env: env.Key, Protected: env.Protected,
+		Action: flagURL(rv.project, e.FlagKey, "environments", url.PathEscape(env.Key), "revert"), AuditID: e.ID,
 		Version: cur.Version, Can: allow(service.MayConfigure(rv.r.origin(), rv.project, env))}
 }
 

@@ -85,6 +85,21 @@ func typeProblem(op opcode) string {
 	return "is not a string, number or boolean"
 }
 
+// phrases are what a one-operand operator found: {held, failed}, before the operand.
+var phrases = map[opcode][2]string{
+	opEq:       {"equals", "does not equal"},
+	opMatches:  {"matches", "does not match"},
+	opGt:       {"is greater than", "is not greater than"},
+	opGte:      {"is at least", "is less than"},
+	opLt:       {"is less than", "is not less than"},
+	opLte:      {"is at most", "is greater than"},
+	opSemverEq: {"is version", "is not version"},
+	opSemverGt: {"is a later version than", "is not a later version than"},
+	opSemverLt: {"is an earlier version than", "is not an earlier version than"},
+	opBefore:   {"is before", "is not before"},
+	opAfter:    {"is after", "is not after"},
+}
+
 // phrase says what the positive operator of c found of x: that it matched, or not. x
 // is nil when no value is at hand (a list none of whose elements matched).
 func phrase(c *condition, src *domain.Condition, x any, matched bool) string {
@@ -92,15 +107,13 @@ func phrase(c *condition, src *domain.Condition, x any, matched bool) string {
 	if len(src.Values) > 0 {
 		operand = show(src.Values[0])
 	}
-	either := func(yes, no string) string {
+	if w, ok := phrases[c.op]; ok {
 		if matched {
-			return yes + " " + operand
+			return w[0] + " " + operand
 		}
-		return no + " " + operand
+		return w[1] + " " + operand
 	}
 	switch c.op {
-	case opEq:
-		return either("equals", "does not equal")
 	case opIn:
 		if matched {
 			return "is in the list"
@@ -117,26 +130,6 @@ func phrase(c *condition, src *domain.Condition, x any, matched bool) string {
 			}
 		}
 		return verb + " one of the values"
-	case opMatches:
-		return either("matches", "does not match")
-	case opGt:
-		return either("is greater than", "is not greater than")
-	case opGte:
-		return either("is at least", "is less than")
-	case opLt:
-		return either("is less than", "is not less than")
-	case opLte:
-		return either("is at most", "is greater than")
-	case opSemverEq:
-		return either("is version", "is not version")
-	case opSemverGt:
-		return either("is a later version than", "is not a later version than")
-	case opSemverLt:
-		return either("is an earlier version than", "is not an earlier version than")
-	case opBefore:
-		return either("is before", "is not before")
-	case opAfter:
-		return either("is after", "is not after")
 	}
 	return ""
 }

@@ -1,5 +1,7 @@
 package eval
 
+import "github.com/switchyard/switchyard/pkg/domain"
+
 // Reason explains why a flag evaluated to its value (the OpenFeature reasons, plus
 // PREREQUISITE_FAILED).
 type Reason string
@@ -50,4 +52,28 @@ const (
 type Context struct {
 	Key        string
 	Attributes map[string]any
+}
+
+// ContextOf builds a context from a JSON object: the targeting key comes from the first
+// of keyFields the object holds ("key" or "targetingKey", as the API in use names it),
+// and every other member is an attribute. A key that is not a string is invalid.
+func ContextOf(raw map[string]any, keyFields ...string) (Context, error) {
+	ctx := Context{Attributes: make(map[string]any, len(raw))}
+	for k, v := range raw {
+		ctx.Attributes[k] = v
+	}
+	for _, f := range keyFields {
+		v, ok := raw[f]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return ctx, domain.InvalidField("context", "context."+f, "must be a string")
+		}
+		ctx.Key = s
+		delete(ctx.Attributes, f)
+		break
+	}
+	return ctx, nil
 }

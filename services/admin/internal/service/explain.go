@@ -110,22 +110,5 @@ func explainContext(raw map[string]any) (eval.Context, error) {
 			Message: fmt.Sprintf("the context is larger than %d bytes, more than an evaluator accepts", domain.MaxContextBytes),
 			Fields:  []domain.FieldError{{Field: "context", Message: fmt.Sprintf("is %d bytes; at most %d (MaxContextBytes)", len(b), domain.MaxContextBytes)}}}
 	}
-	c := eval.Context{Attributes: make(map[string]any, len(raw))}
-	for k, v := range raw {
-		c.Attributes[k] = v
-	}
-	for _, f := range []string{"key", "targetingKey"} {
-		v, ok := raw[f]
-		if !ok || v == nil {
-			continue
-		}
-		key, ok := v.(string)
-		if !ok {
-			return c, domain.InvalidField("context", "context."+f, "must be a string")
-		}
-		c.Key = key
-		delete(c.Attributes, f)
-		break
-	}
-	return c, nil
+	return eval.ContextOf(raw, "key", "targetingKey")
 }

@@ -11,29 +11,6 @@ import (
 	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
-// contextFrom builds an evaluation context from a JSON object: the targeting key comes
-// from keyField (or its alias), every other member is an attribute.
-func contextFrom(raw map[string]any, keyFields ...string) (eval.Context, error) {
-	ctx := eval.Context{Attributes: make(map[string]any, len(raw))}
-	for k, v := range raw {
-		ctx.Attributes[k] = v
-	}
-	for _, f := range keyFields {
-		v, ok := raw[f]
-		if !ok || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return ctx, domain.InvalidField("context", "context."+f, "must be a string")
-		}
-		ctx.Key = s
-		delete(ctx.Attributes, f)
-		break
-	}
-	return ctx, nil
-}
-
 // resultView is a result as /api/v1 shows it.
 type resultView struct {
 	Key       string         `json:"key,omitempty"`
@@ -63,7 +40,7 @@ func (a *API) evaluate(c echo.Context) error {
 	if err := httpapi.Decode(c, &req); err != nil {
 		return err
 	}
-	ctx, err := contextFrom(req.Context, "key", "targetingKey")
+	ctx, err := eval.ContextOf(req.Context, "key", "targetingKey")
 	if err != nil {
 		return err
 	}
@@ -104,7 +81,7 @@ func (a *API) evaluateOne(c echo.Context) error {
 		}
 		raw[k] = list
 	}
-	ctx, err := contextFrom(raw, "key", "targetingKey")
+	ctx, err := eval.ContextOf(raw, "key", "targetingKey")
 	if err != nil {
 		return err
 	}

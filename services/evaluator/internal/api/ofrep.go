@@ -79,7 +79,7 @@ func readOFREP(c echo.Context) (eval.Context, *ofrepError) {
 			return eval.Context{}, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
 		}
 	}
-	ctx, err := contextFrom(raw, "targetingKey", "key")
+	ctx, err := eval.ContextOf(raw, "targetingKey", "key")
 	if err != nil {
 		return ctx, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "targetingKey must be a string"}
 	}

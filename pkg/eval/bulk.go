@@ -20,29 +20,7 @@ func (s *Snapshot) EvaluateAll(ctx *Context) []Result {
 // EvaluateKeys evaluates the named flags for ctx, in the order given; unknown keys
 // answer FLAG_NOT_FOUND. Each prerequisite is evaluated once.
 func (s *Snapshot) EvaluateKeys(ctx *Context, keys []string) []Result {
-	need := make([]bool, len(s.flags))
-	var stack []int
-	for _, k := range keys {
-		i, ok := s.index[k]
-		if !ok || need[i] {
-			continue
-		}
-		need[i] = true
-		stack = append(stack[:0], i)
-		for len(stack) > 0 {
-			f := &s.flags[stack[len(stack)-1]]
-			stack = stack[:len(stack)-1]
-			if f.off {
-				continue // answers DISABLED without looking at its prerequisites
-			}
-			for _, p := range f.prereqs {
-				if p.flag >= 0 && !need[p.flag] {
-					need[p.flag] = true
-					stack = append(stack, p.flag)
-				}
-			}
-		}
-	}
+	need := s.needed(keys)
 	all := make([]Result, len(s.flags))
 	ac := s.bulkCache()
 	for _, i := range s.order {
@@ -76,4 +54,34 @@ func (f *flag) bulk(ctx *Context, ac *attrCache, results []Result) Result {
 		}
 	}
 	return f.body(ctx, ac)
+}
+
+// needed marks the flags an evaluation of keys needs: those named, and the
+// prerequisites they reach. A flag that is off answers DISABLED without looking at its
+// prerequisites, so the walk stops there. Unknown keys mark nothing.
+func (s *Snapshot) needed(keys []string) []bool {
+	need := make([]bool, len(s.flags))
+	var stack []int
+	for _, k := range keys {
+		i, ok := s.index[k]
+		if !ok || need[i] {
+			continue
+		}
+		need[i] = true
+		stack = append(stack[:0], i)
+		for len(stack) > 0 {
+			f := &s.flags[stack[len(stack)-1]]
+			stack = stack[:len(stack)-1]
+			if f.off {
+				continue
+			}
+			for _, p := range f.prereqs {
+				if p.flag >= 0 && !need[p.flag] {
+					need[p.flag] = true
+					stack = append(stack, p.flag)
+				}
+			}
+		}
+	}
+	return need
 }

@@ -163,32 +163,11 @@ func (x *Explainer) ExplainKeys(ctx *Context, keys []string) ([]Result, []Trace)
 	}
 	// The flags to evaluate: those asked for and, as EvaluateKeys finds them, the
 	// prerequisites they need.
-	need := make([]bool, len(s.flags))
+	need := s.needed(keys)
 	asked := make([]bool, len(s.flags))
-	var stack []int
 	for _, k := range keys {
-		i, ok := s.index[k]
-		if !ok {
-			continue
-		}
-		asked[i] = true
-		if need[i] {
-			continue
-		}
-		need[i] = true
-		stack = append(stack[:0], i)
-		for len(stack) > 0 {
-			f := &s.flags[stack[len(stack)-1]]
-			stack = stack[:len(stack)-1]
-			if f.off {
-				continue
-			}
-			for _, p := range f.prereqs {
-				if p.flag >= 0 && !need[p.flag] {
-					need[p.flag] = true
-					stack = append(stack, p.flag)
-				}
-			}
+		if i, ok := s.index[k]; ok {
+			asked[i] = true
 		}
 	}
 	all := make([]Result, len(s.flags))

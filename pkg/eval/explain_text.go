@@ -207,6 +207,19 @@ func shown(v any) any {
 	return bounded(v, &left)
 }
 
+// boundedList is a list as a trace shows it: its elements while room is left, then "…".
+func boundedList[T any](l []T, left *int) []any {
+	out := make([]any, 0, min(len(l), *left))
+	for _, e := range l {
+		if *left <= 0 {
+			return append(out, "…")
+		}
+		*left--
+		out = append(out, bounded(e, left))
+	}
+	return out
+}
+
 func bounded(v any, left *int) any {
 	switch x := v.(type) {
 	case string:
@@ -220,25 +233,9 @@ func bounded(v any, left *int) any {
 		}
 		return x
 	case []string:
-		out := make([]any, 0, min(len(x), *left))
-		for _, e := range x {
-			if *left <= 0 {
-				return append(out, "…")
-			}
-			*left--
-			out = append(out, bounded(e, left))
-		}
-		return out
+		return boundedList(x, left)
 	case []any:
-		out := make([]any, 0, min(len(x), *left))
-		for _, e := range x {
-			if *left <= 0 {
-				return append(out, "…")
-			}
-			*left--
-			out = append(out, bounded(e, left))
-		}
-		return out
+		return boundedList(x, left)
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {

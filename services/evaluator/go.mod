@@ -56,8 +56,6 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 )
 
-replace github.com/switchyard/switchyard/migrations => ../../migrations
-
 replace github.com/switchyard/switchyard/pkg/platform => ../../pkg/platform
 
 replace github.com/switchyard/switchyard/pkg/testinfra => ../../pkg/testinfra

@@ -3,7 +3,9 @@ package ui_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,25 +42,42 @@ func BenchmarkPages(b *testing.B) {
 	h := newHarness(b)
 	benchFlags(b, h)
 	admin := h.admin("root@example.com")
-	for _, page := range []struct{ name, path string }{
+	for _, pg := range []struct{ name, path string }{
 		{"flag-list", "/projects/bench/flags"},
 		{"flag-list-page-100", "/projects/bench/flags?cursor=ZmxhZy0wNTAwMA"}, // after flag-05000
 		{"flag-list-search", "/projects/bench/flags?q=number+99"},
 		{"flag-list-tag", "/projects/bench/flags?tag=checkout"},
 		{"flag", "/projects/bench/flags/flag-05000?env=production"},
+		{"flag-history", "/projects/bench/flags/flag-05000/history"},
+		{"flag-edit", "/projects/bench/flags/flag-05000/edit"},
+		{"new-flag", "/projects/bench/new-flag"},
 		{"history", "/projects/bench/history"},
 		{"settings", "/projects/bench/settings"},
+		{"environment", "/projects/bench/environments/production"},
+		{"members", "/projects/bench/members"},
+		{"tokens", "/projects/bench/tokens"},
+		{"users", "/users"},
+		{"playground", "/projects/bench/playground"},
+		{"playground-explain-one-flag", "POST /projects/bench/playground"},
 	} {
-		b.Run(page.name, func(b *testing.B) {
+		b.Run(pg.name, func(b *testing.B) {
 			durations := make([]time.Duration, 0, b.N)
 			var size int
 			b.ResetTimer()
 			for range b.N {
 				start := time.Now()
-				p := admin.get(page.path)
+				var p page
+				if path, ok := strings.CutPrefix(pg.path, "POST "); ok {
+					// Explaining one flag compiles the whole environment, as an evaluator's
+					// cold load does: the playground's heavy case.
+					p = admin.post(path, url.Values{"env": {"production"}, "flags": {"flag-05000"}, "mode": {"rows"},
+						"ctx[0].key": {"key"}, "ctx[0].value": {"user-1"}, "op": {"run"}})
+				} else {
+					p = admin.get(pg.path)
+				}
 				durations = append(durations, time.Since(start))
 				if p.Status != http.StatusOK {
-					b.Fatalf("%s: %d", page.path, p.Status)
+					b.Fatalf("%s: %d", pg.path, p.Status)
 				}
 				size = len(p.Body)
 			}

@@ -102,11 +102,21 @@ const (
 	ActionSDKKeyRevoke = "sdk_key.revoke"
 )
 
+// SDK key kinds. A server key may also download the environment's flag definitions,
+// whose targeting rules can name users; a client key, which browsers and mobile apps
+// hold, may only evaluate.
+const (
+	SDKKeyServer = "server"
+	SDKKeyClient = "client"
+)
+
 // SDKKey is a key that lets SDKs evaluate the flags of one environment. Key, the
-// secret, is only ever set in the answer that creates it.
+// secret, is only ever set in the answer that creates it. Kind is SDKKeyServer or
+// SDKKeyClient.
 type SDKKey struct {
 	ID          string     `json:"id"`
 	Name        string     `json:"name"`
+	Kind        string     `json:"kind"`
 	Prefix      string     `json:"prefix"`
 	Environment string     `json:"environment"`
 	CreatedAt   time.Time  `json:"created_at"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/platform/secret"
+	"github.com/switchyard/switchyard/pkg/testinfra"
 )
 
 func TestSDKKeys(t *testing.T) {
@@ -77,4 +78,77 @@ func TestSDKKeys(t *testing.T) {
 	if strings.Contains(string(trail.Body), fresh["key"].(string)) {
 		t.Error("the audit trail holds the rotated secret")
 	}
+}
+
+// TestSDKKeyKinds: a key is server or client, server when the body names none; any
+// other kind is refused naming the field, and writes nothing. The list shows each
+// key's kind, and a rotation keeps it.
+func TestSDKKeyKinds(t *testing.T) {
+	h := newHarness(t)
+	h.Must(201, "POST", "/api/v1/projects", map[string]any{"key": "shop"})
+	base := "/api/v1/projects/shop/environments/staging/sdk-keys"
+	cases := []struct {
+		name string
+		body map[string]any
+		want string // the kind created; empty: refused
+	}{
+		{"client", map[string]any{"name": "browser", "kind": "client"}, "client"},
+		{"server", map[string]any{"name": "backend", "kind": "server"}, "server"},
+		{"omitted", map[string]any{"name": "old-style"}, "server"},
+		{"empty", map[string]any{"kind": ""}, "server"},
+		{"unknown", map[string]any{"name": "r2", "kind": "robot"}, ""},
+		{"capitalized", map[string]any{"kind": "Client"}, ""},
+		{"not a string", map[string]any{"kind": 1}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := h.on(t)
+			keys, audited := len(h.Must(200, "GET", base, nil).JSON(t)["items"].([]any)), h.auditCount()
+			if c.want == "" {
+				r := h.Must(400, "POST", base, c.body)
+				if f := r.Fields(t); len(f) != 1 || f[0] != "kind" {
+					t.Errorf("refused naming %v, want kind: %s", f, r.Body)
+				}
+				if n := len(h.Must(200, "GET", base, nil).JSON(t)["items"].([]any)); n != keys || h.auditCount() != audited {
+					t.Errorf("a refused key was written: %d keys (was %d)", n, keys)
+				}
+				return
+			}
+			created := h.Must(201, "POST", base, c.body).JSON(t)
+			if created["kind"] != c.want {
+				t.Fatalf("created %v, want kind %s", created, c.want)
+			}
+			id := created["id"].(string)
+			if got := listedKind(t, h, base, id); got != c.want {
+				t.Errorf("listed as %v, want %s", got, c.want)
+			}
+			rot := h.Must(201, "POST", base+"/"+id+"/rotate", map[string]any{"grace_period": "0s"}).JSON(t)
+			fresh, prev := rot["key"].(map[string]any), rot["previous"].(map[string]any)
+			if fresh["kind"] != c.want || prev["kind"] != c.want {
+				t.Errorf("rotation gave %v from %v, want both %s", fresh["kind"], prev["kind"], c.want)
+			}
+			if got := listedKind(t, h, base, fresh["id"].(string)); got != c.want {
+				t.Errorf("the rotated key is listed as %v, want %s", got, c.want)
+			}
+		})
+	}
+}
+
+// on is the harness reporting to t, a subtest's: its failures end the subtest only.
+func (h *harness) on(t *testing.T) *harness {
+	sub := *h
+	sub.Client, sub.t = &testinfra.Client{T: t, URL: h.URL, Auth: h.Auth, Check: h.Check}, t
+	return &sub
+}
+
+// listedKind is the kind the list of SDK keys at base gives key id.
+func listedKind(t *testing.T, h *harness, base, id string) any {
+	t.Helper()
+	for _, it := range h.Must(200, "GET", base, nil).JSON(t)["items"].([]any) {
+		if k := it.(map[string]any); k["id"] == id {
+			return k["kind"]
+		}
+	}
+	t.Fatalf("key %s not listed", id)
+	return nil
 }

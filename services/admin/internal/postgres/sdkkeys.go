@@ -15,6 +15,7 @@ type sdkKeyRow struct {
 	ID            string `gorm:"primaryKey"`
 	EnvironmentID string
 	Name          string
+	Kind          string `gorm:"default:server"` // empty: server, as the column's DEFAULT
 	Prefix        string
 	Digest        []byte
 	CreatedAt     time.Time `gorm:"->"`
@@ -26,19 +27,21 @@ type sdkKeyRow struct {
 func (sdkKeyRow) TableName() string { return "sdk_keys" }
 
 func (r sdkKeyRow) domain(env string) domain.SDKKey {
-	return domain.SDKKey{ID: r.ID, Name: r.Name, Prefix: r.Prefix, Environment: env, CreatedAt: r.CreatedAt,
+	return domain.SDKKey{ID: r.ID, Name: r.Name, Kind: r.Kind, Prefix: r.Prefix, Environment: env, CreatedAt: r.CreatedAt,
 		ExpiresAt: r.ExpiresAt, RevokedAt: r.RevokedAt, LastUsedAt: r.LastUsedAt}
 }
 
-// insertKey stores a new key of the environment by its digest.
-func insertKey(tx *txn, envID, name, prefix string, digest []byte, expires *time.Time) (sdkKeyRow, error) {
-	row := sdkKeyRow{ID: uuid.NewString(), EnvironmentID: envID, Name: name, Prefix: prefix, Digest: digest, ExpiresAt: expires}
+// insertKey stores a new key of the environment by its digest. An empty kind is
+// domain.SDKKeyServer, the column's default.
+func insertKey(tx *txn, envID, name, kind, prefix string, digest []byte, expires *time.Time) (sdkKeyRow, error) {
+	row := sdkKeyRow{ID: uuid.NewString(), EnvironmentID: envID, Name: name, Kind: kind, Prefix: prefix, Digest: digest, ExpiresAt: expires}
 	err := tx.Omit("CreatedAt", "LastUsedAt").Clauses(clause.Returning{}).Create(&row).Error
 	return row, err
 }
 
 // CreateSDKKey stores a key of an environment by its digest: the secret itself is
-// never stored. k names it, and gives its display prefix and expiry.
+// never stored. k names it, and gives its kind (empty: server), display prefix and
+// expiry.
 func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey string, k domain.SDKKey, digest []byte) (domain.SDKKey, error) {
 	var out domain.SDKKey
 	err := s.inTx(ctx, func(tx *txn) error {
@@ -46,7 +49,7 @@ func (s *Store) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 		if err != nil {
 			return err
 		}
-		row, err := insertKey(tx, e.ID, k.Name, k.Prefix, digest, k.ExpiresAt)
+		row, err := insertKey(tx, e.ID, k.Name, k.Kind, k.Prefix, digest, k.ExpiresAt)
 		if err != nil {
 			return err
 		}
@@ -101,10 +104,11 @@ func keyChange(tx *txn, projectKey, envKey, id string) (projectRow, environmentR
 }
 
 // RotateSDKKey stores the key that replaces key id, by its digest and display prefix,
-// and lets the old one expire after grace, so clients can move over without an outage.
-// The environment is touched, as a revocation touches it: evaluators drop the old key's
-// cached lookup, which knew no expiry, when the invalidation arrives, so a grace of 0s
-// ends the old key at once rather than when the cache entry would have expired.
+// with the old key's name and kind, and lets the old one expire after grace, so
+// clients can move over without an outage. The environment is touched, as a
+// revocation touches it: evaluators drop the old key's cached lookup, which knew no
+// expiry, when the invalidation arrives, so a grace of 0s ends the old key at once
+// rather than when the cache entry would have expired.
 func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, grace time.Duration,
 	prefix string, digest []byte) (fresh, old domain.SDKKey, err error) {
 	err = s.inTx(ctx, func(tx *txn) error {
@@ -121,7 +125,7 @@ func (s *Store) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, e
 			return err
 		}
 		old = row.domain(e.Key)
-		nr, err := insertKey(tx, e.ID, row.Name, prefix, digest, nil)
+		nr, err := insertKey(tx, e.ID, row.Name, row.Kind, prefix, digest, nil)
 		if err != nil {
 			return err
 		}

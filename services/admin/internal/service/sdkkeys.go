@@ -25,9 +25,11 @@ const (
 	MaxGracePeriod     = 30 * 24 * time.Hour
 )
 
-// SDKKeyInput creates a key; ExpiresAt is optional.
+// SDKKeyInput creates a key; ExpiresAt is optional, and Kind is domain.SDKKeyServer
+// (the default, when empty) or domain.SDKKeyClient.
 type SDKKeyInput struct {
 	Name      string     `json:"name"`
+	Kind      string     `json:"kind"`
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
@@ -41,6 +43,12 @@ func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 	if len(in.Name) > 200 {
 		fields = append(fields, domain.FieldError{Field: "name", Message: "must be at most 200 characters"})
 	}
+	if in.Kind == "" {
+		in.Kind = domain.SDKKeyServer
+	}
+	if in.Kind != domain.SDKKeyServer && in.Kind != domain.SDKKeyClient {
+		fields = append(fields, domain.FieldError{Field: "kind", Message: "must be server or client"})
+	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(time.Now()) {
 		fields = append(fields, domain.FieldError{Field: "expires_at", Message: "must be in the future"})
 	}
@@ -49,7 +57,7 @@ func (s *Service) CreateSDKKey(ctx context.Context, o domain.Origin, projectKey,
 	}
 	key, prefix, digest := secret.SDKKey.New()
 	k, err := s.keys.CreateSDKKey(ctx, o, projectKey, envKey,
-		domain.SDKKey{Name: strings.TrimSpace(in.Name), Prefix: prefix, ExpiresAt: in.ExpiresAt}, digest)
+		domain.SDKKey{Name: strings.TrimSpace(in.Name), Kind: in.Kind, Prefix: prefix, ExpiresAt: in.ExpiresAt}, digest)
 	if err != nil {
 		return domain.SDKKey{}, err
 	}
@@ -70,8 +78,8 @@ type RotateInput struct {
 	GracePeriod string `json:"grace_period"`
 }
 
-// RotateSDKKey replaces a key: the new one works at once, the old one until the grace
-// period ends.
+// RotateSDKKey replaces a key with one of the same kind: the new one works at once, the
+// old one until the grace period ends.
 func (s *Service) RotateSDKKey(ctx context.Context, o domain.Origin, projectKey, envKey, id string, in RotateInput) (domain.SDKKey, domain.SDKKey, error) {
 	if err := o.Need(projectKey, envKey, domain.RoleAdmin); err != nil {
 		return domain.SDKKey{}, domain.SDKKey{}, err

@@ -17,7 +17,9 @@ type environmentPage struct {
 	// Secret is a key just created or rotated: shown once, never again.
 	Secret     *domain.SDKKey
 	SecretNote string
-	KeyName    string
+	// KeyName and KeyKind are the create form's values, shown again when it is refused.
+	KeyName string
+	KeyKind string
 }
 
 func envURL(project, env string) string {
@@ -108,7 +110,7 @@ func (h *handler) sdkKeyCreate(r *request) error {
 		return perr
 	}
 	if err != nil {
-		p.Errors, p.KeyName = newErrs(err), in.Name
+		p.Errors, p.KeyName, p.KeyKind = newErrs(err), in.Name, in.Kind
 		return r.h.render(r, statusOf(err), "environment", p)
 	}
 	p.Secret, p.SecretNote = &k, "Copy it now: it is shown only this once. SDKs send it as Authorization: Bearer <key>."

@@ -107,6 +107,50 @@ func TestSDKKeys(t *testing.T) {
 	has(t, p, "must be in the future")
 }
 
+// TestSDKKeyKinds: the create form offers server (chosen) and client; the list shows
+// each key's kind; a kind the service refuses is named, with the name kept.
+func TestSDKKeyKinds(t *testing.T) {
+	h := newHarness(t)
+	h.project("shop")
+	admin := h.as("shop", "admin@example.com", "admin")
+	path := "/projects/shop/environments/staging"
+	has(t, admin.must(200, path), `<select id="key-kind" name="kind">`,
+		`<option value="server" selected>Server (evaluates in your backend, may download definitions)</option>`,
+		`<option value="client">Client (browsers and mobile apps; evaluates only)</option>`)
+	cases := []struct {
+		name, kind, want string
+	}{
+		{"web-app", "client", "client"},
+		{"checkout", "server", "server"},
+		{"no-choice", "", "server"},
+	}
+	for _, c := range cases {
+		v := form("name", c.name)
+		if c.kind != "" {
+			v.Set("kind", c.kind)
+		}
+		admin.mustPost(200, path+"/sdk-keys", v)
+	}
+	rows := regexp.MustCompile(`<tr><td>([^<]*)</td><td>([^<]*)</td>`).FindAllStringSubmatch(admin.must(200, path).Body, -1)
+	listed := map[string]string{}
+	for _, r := range rows {
+		listed[r[1]] = r[2]
+	}
+	for _, c := range cases {
+		if listed[c.name] != c.want {
+			t.Errorf("%s listed as %q, want %q (rows %q)", c.name, listed[c.name], c.want, rows)
+		}
+	}
+	p := admin.mustPost(400, path+"/sdk-keys", form("name", "r2", "kind", "robot"))
+	has(t, p, "must be server or client", `id="key-name" name="name" value="r2"`)
+	if n := len(h.api.Must(200, "GET", "/api/v1/projects/shop/environments/staging/sdk-keys", nil).JSON(t)["items"].([]any)); n != len(cases) {
+		t.Errorf("%d keys after a refused one, want %d", n, len(cases))
+	}
+	// A refused client key is offered again as client.
+	p = admin.mustPost(400, path+"/sdk-keys", form("kind", "client", "expires_at", "2001-01-01T00:00"))
+	has(t, p, `<option value="client" selected>`)
+}
+
 // TestMembers: project admins give and take roles (by user id; instance
 // administrators also by email); others see the form disabled with the reason and are
 // refused.

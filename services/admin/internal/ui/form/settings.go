@@ -67,10 +67,11 @@ func EnvironmentPatch(v url.Values) service.EnvironmentPatch {
 	return service.EnvironmentPatch{Name: &name, Description: &desc, Protected: &protected}
 }
 
-// SDKKey creates an SDK key.
+// SDKKey creates an SDK key; the service checks its kind (empty: server).
 func SDKKey(v url.Values) (service.SDKKeyInput, error) {
 	var p Problems
-	in := service.SDKKeyInput{Name: strings.TrimSpace(v.Get("name")), ExpiresAt: optionalTime(v, "expires_at", &p)}
+	in := service.SDKKeyInput{Name: strings.TrimSpace(v.Get("name")), Kind: strings.TrimSpace(v.Get("kind")),
+		ExpiresAt: optionalTime(v, "expires_at", &p)}
 	return in, p.Err("SDK key")
 }
 

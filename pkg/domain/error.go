@@ -94,10 +94,19 @@ func Unprocessable(message string, fields ...FieldError) *Error {
 	return &Error{Code: CodeUnprocessable, Message: message, Fields: fields}
 }
 
-// RetryAfter returns the seconds a rate-limited error asks the client to wait, or 0.
+// Busy returns the 503 of a capacity limit the client cannot fix (this process holds
+// as much as it may): the message says which, and the client may retry after wait.
+func Busy(message string, wait time.Duration) *Error {
+	e := RateLimited(message, wait)
+	e.Code = CodeUnavailable
+	return e
+}
+
+// RetryAfter returns the seconds an error asks the client to wait (a rate limit, a
+// capacity limit), or 0.
 func RetryAfter(err error) int {
 	var e *Error
-	if errors.As(err, &e) && e.Code == CodeRateLimited {
+	if errors.As(err, &e) {
 		if s, ok := e.Extra["retry_after"].(int); ok {
 			return s
 		}

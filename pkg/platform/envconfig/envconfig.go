@@ -143,3 +143,32 @@ func (r *Reader) OpsAddr(name, def string) string {
 	}
 	return r.Addr(name, def)
 }
+
+// Origins reads a comma-separated list of web origins (CORS_ALLOWED_ORIGINS):
+// scheme://host[:port] each, with no path, or "*" alone for any origin. Origins are
+// compared as browsers send them, so they are kept lower-case and without a trailing
+// slash.
+func (r *Reader) Origins(name string) []string {
+	s := strings.TrimSpace(r.get(name))
+	if s == "" {
+		return nil
+	}
+	if s == "*" {
+		return []string{"*"}
+	}
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		o = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(o)), "/")
+		u, err := url.Parse(o)
+		switch {
+		case o == "*":
+			r.Fail("%s: \"*\" must stand alone, not in a list", name)
+			return nil
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil:
+			r.Fail("%s: %q is not an origin such as https://app.example.com", name, o)
+			return nil
+		}
+		out = append(out, o)
+	}
+	return out
+}

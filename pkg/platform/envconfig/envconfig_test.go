@@ -52,3 +52,32 @@ func TestParseCIDRs(t *testing.T) {
 		}
 	}
 }
+
+func TestOrigins(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // joined by spaces; "!" for an error
+	}{
+		{"", ""},
+		{"*", "*"},
+		{" https://App.example.com/ , http://localhost:3000", "https://app.example.com http://localhost:3000"},
+		{"https://app.example.com,*", "!"},
+		{"app.example.com", "!"},
+		{"https://app.example.com/path", "!"},
+		{"ftp://app.example.com", "!"},
+		{"https://user@app.example.com", "!"},
+	}
+	for _, tt := range tests {
+		r := New(func(string) string { return tt.in })
+		got := strings.Join(r.Origins("CORS_ALLOWED_ORIGINS"), " ")
+		if tt.want == "!" {
+			if r.Err() == nil || !strings.Contains(r.Err().Error(), "CORS_ALLOWED_ORIGINS:") {
+				t.Errorf("%q: want an error naming the variable, got %q %v", tt.in, got, r.Err())
+			}
+			continue
+		}
+		if r.Err() != nil || got != tt.want {
+			t.Errorf("%q: got %q %v, want %q", tt.in, got, r.Err(), tt.want)
+		}
+	}
+}

@@ -162,7 +162,7 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if p.Status == http.StatusUnauthorized {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="switchyard"`)
 		}
-		if secs, ok := p.Extra["retry_after"].(int); ok && p.Status == http.StatusTooManyRequests {
+		if secs, ok := p.Extra["retry_after"].(int); ok {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		}
 		c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")

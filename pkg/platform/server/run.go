@@ -32,6 +32,9 @@ type RunOptions struct {
 	// Started, when set, runs once every listener is bound (background work that must
 	// not start unless the service does).
 	Started func()
+	// Drain, when set, runs when shutdown begins, before the listeners drain: responses
+	// that would never end by themselves (event streams) end there.
+	Drain func()
 	// Stop, when set, runs once the listeners have drained, with what is left of
 	// ShutdownTimeout: background work ends there, and delivers what the last requests
 	// left behind.
@@ -66,6 +69,9 @@ func Run(ctx context.Context, log *slog.Logger, opt RunOptions) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	if opt.Drain != nil {
+		opt.Drain()
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), opt.ShutdownTimeout)
 	defer cancel()
 	httpapi.Shutdown(shutdownCtx, log, servers...)

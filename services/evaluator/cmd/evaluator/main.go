@@ -62,7 +62,8 @@ func run(ctx context.Context, getenv func(string) string, logOut io.Writer) erro
 	return server.Run(ctx, log, server.RunOptions{
 		Name: "evaluator", Addr: cfg.HTTPAddr, Handler: a.Handler, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
 		OpsAddr: cfg.OpsAddr, Registry: a.Registry, ShutdownTimeout: cfg.ShutdownTimeout,
-		// The requests have drained: what they counted is written before exiting.
-		Stop: a.Shutdown,
+		// Streams end first, so that the drain does not wait for them; once the
+		// requests have drained, what they counted is written before exiting.
+		Drain: a.Drain, Stop: a.Shutdown,
 	})
 }

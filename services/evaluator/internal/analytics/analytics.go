@@ -73,14 +73,36 @@ func (c *Counter) Add(environmentID string, results ...eval.Result) {
 		if r.ErrorCode == eval.ErrFlagNotFound {
 			continue
 		}
-		s := Series{EnvironmentID: environmentID, FlagKey: r.Key, Minute: minute, Variant: r.Variant, Reason: string(r.Reason)}
-		if _, ok := c.batch.Counts[s]; !ok && len(c.batch.Counts) >= c.max {
-			c.Dropped.Add(1)
-			continue
-		}
-		c.batch.Counts[s]++
-		c.batch.Last[[2]string{environmentID, r.Key}] = now
+		c.count(Series{EnvironmentID: environmentID, FlagKey: r.Key, Minute: minute, Variant: r.Variant, Reason: string(r.Reason)}, 1, now)
 	}
+}
+
+// Count is one entry of an SDK's report: n evaluations of a flag with one outcome.
+type Count struct {
+	Flag, Variant, Reason string
+	N                     int64
+}
+
+// AddCounts counts evaluations an SDK made in process and reported, in the minute
+// they arrive.
+func (c *Counter) AddCounts(environmentID string, counts []Count) {
+	now := c.now().UTC()
+	minute := now.Truncate(time.Minute)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range counts {
+		c.count(Series{EnvironmentID: environmentID, FlagKey: n.Flag, Minute: minute, Variant: n.Variant, Reason: n.Reason}, n.N, now)
+	}
+}
+
+// count adds n to a series; c.mu is held.
+func (c *Counter) count(s Series, n int64, now time.Time) {
+	if _, ok := c.batch.Counts[s]; !ok && len(c.batch.Counts) >= c.max {
+		c.Dropped.Add(n)
+		return
+	}
+	c.batch.Counts[s] += n
+	c.batch.Last[[2]string{s.EnvironmentID, s.FlagKey}] = now
 }
 
 // Flush writes what was counted since the last flush. A failed write keeps its counts

@@ -79,3 +79,28 @@ func BenchmarkAdd(b *testing.B) {
 		c.Add("0a0b0c0d-0000-4000-8000-000000000001", r)
 	}
 }
+
+// TestAddCounts: SDK reports join the evaluator's own counts in the same series, and
+// the series limit drops what does not fit, counting every evaluation dropped.
+func TestAddCounts(t *testing.T) {
+	c := New(slog.New(slog.DiscardHandler), 2)
+	now := time.Date(2026, 12, 2, 10, 30, 15, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	c.Add("env", eval.Result{Key: "f", Variant: "on", Reason: eval.ReasonSplit})
+	c.AddCounts("env", []Count{{Flag: "f", Variant: "on", Reason: "SPLIT", N: 41}, {Flag: "g", Variant: "a", Reason: "DEFAULT", N: 5},
+		{Flag: "h", Variant: "b", Reason: "DEFAULT", N: 7}})
+	if c.Dropped.Load() != 7 {
+		t.Errorf("dropped %d, want 7", c.Dropped.Load())
+	}
+	w := &memWriter{}
+	if err := c.Flush(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	minute := now.Truncate(time.Minute)
+	b := w.batches[0]
+	if b.Counts[Series{EnvironmentID: "env", FlagKey: "f", Minute: minute, Variant: "on", Reason: "SPLIT"}] != 42 ||
+		b.Counts[Series{EnvironmentID: "env", FlagKey: "g", Minute: minute, Variant: "a", Reason: "DEFAULT"}] != 5 ||
+		!b.Last[[2]string{"env", "g"}].Equal(now) || c.Flushed.Load() != 47 {
+		t.Errorf("batch %+v, flushed %d", b, c.Flushed.Load())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	_ "embed"
 	"log/slog"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,6 +15,10 @@ import (
 	"github.com/switchyard/switchyard/pkg/eval"
 	"github.com/switchyard/switchyard/pkg/platform/openapi"
 	"github.com/switchyard/switchyard/pkg/platform/server"
+	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 //go:embed openapi.yaml
@@ -26,21 +31,47 @@ func Document() (*openapi.Doc, error) { return openapi.Load(spec) }
 // parameter.
 var Wildcards = []string{"/api/v1/evaluate/", "/ofrep/v1/evaluate/flags/"}
 
-// Snapshots gives the compiled snapshot of an environment.
+// Snapshots gives the compiled snapshot of an environment, one at least at a version a
+// client was told about, and the definitions SDKs download.
 type Snapshots interface {
 	Get(ctx context.Context, environmentID string) (*eval.Snapshot, error)
+	AtLeast(ctx context.Context, environmentID string, version int64) (*eval.Snapshot, error)
+	Definitions(ctx context.Context, environmentID string, version int64) (*snapshots.Definitions, error)
 }
 
-// Authenticator maps an SDK key to its environment; client is the caller's address,
-// which failed authentications are counted against (c.RealIP: no work on the hot path
-// beyond what echo does anyway).
+// Authenticator maps an SDK key to what is known of it (environment, id, kind);
+// client is the caller's address, which failed authentications are counted against
+// (c.RealIP: no work on the hot path beyond what echo does anyway). Valid checks a key
+// by id again, for the stream tokens that name it.
 type Authenticator interface {
-	Authenticate(ctx context.Context, key, client string) (string, error)
+	Authenticate(ctx context.Context, key, client string) (keys.Key, error)
+	Valid(ctx context.Context, id string) (keys.Key, error)
 }
 
-// Counter counts evaluations.
+// Counter counts evaluations: those the evaluator made, and those SDKs report.
 type Counter interface {
 	Add(environmentID string, results ...eval.Result)
+	AddCounts(environmentID string, counts []analytics.Count)
+}
+
+// Deps are what the HTTP layer serves from.
+type Deps struct {
+	Snapshots Snapshots
+	Keys      Authenticator
+	Counter   Counter
+	Streams   *streams.Hub
+	Tokens    *streams.Tokens
+}
+
+// Live configures live updates (docs/LIVE_UPDATES.md).
+type Live struct {
+	// CORSOrigins are the origins whose pages may call with client keys ("*": any).
+	CORSOrigins []string
+	// PublicURL is the evaluator's address as clients reach it, for stream URLs; empty
+	// for the request's own scheme and host.
+	PublicURL string
+	// Heartbeat is the interval of the streams' comment lines.
+	Heartbeat time.Duration
 }
 
 // Options configure the HTTP layer: the server skeleton's options, of which New sets
@@ -53,12 +84,17 @@ type API struct {
 	snaps   Snapshots
 	keys    Authenticator
 	counter Counter
+	hub     *streams.Hub
+	tokens  *streams.Tokens
+	live    Live
+	cors    origins
 	log     *slog.Logger
 }
 
 // New returns the evaluator's HTTP handler.
-func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter, opt Options) *echo.Echo {
-	a := &API{snaps: snaps, keys: keys, counter: counter, log: log}
+func New(log *slog.Logger, d Deps, live Live, opt Options) *echo.Echo {
+	a := &API{snaps: d.Snapshots, keys: d.Keys, counter: d.Counter, hub: d.Streams, tokens: d.Tokens,
+		live: live, cors: newOrigins(live.CORSOrigins), log: log}
 	doc, err := Document()
 	if err != nil {
 		panic(err) // the embedded document is part of the build; tests load it
@@ -72,10 +108,17 @@ func New(log *slog.Logger, snaps Snapshots, keys Authenticator, counter Counter,
 	// so the evaluator is ready while at least one does.
 	opt.Readiness = server.AnyReady
 	e := server.New(log, opt)
+	// Before routing, so that preflight requests (OPTIONS, which no route has) are
+	// answered too.
+	e.Pre(a.corsHeaders)
 	e.POST("/api/v1/evaluate", a.evaluate, a.authenticate)
 	e.GET("/api/v1/evaluate/*", a.evaluateOne, a.authenticate)
 	e.POST("/ofrep/v1/evaluate/flags", a.ofrepBulk, a.authenticate)
 	e.POST("/ofrep/v1/evaluate/flags/*", a.ofrepSingle, a.authenticate)
+	e.GET("/ofrep/v1/stream", a.ofrepStream)
+	e.GET("/api/v1/flags", a.definitions, a.authenticate, serverKeysOnly)
+	e.GET("/api/v1/stream", a.stream, a.authenticate, serverKeysOnly)
+	e.POST("/api/v1/events", a.events, a.authenticate)
 	return e
 }
 

@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 )
 
 // credentials returns the SDK key: Authorization: Bearer, or X-API-Key.
@@ -18,18 +21,45 @@ func credentials(r *http.Request) string {
 	return r.Header.Get("X-API-Key")
 }
 
+var errServerKeyInBrowser = domain.Errorf(domain.CodeForbidden,
+	"this is a server SDK key, which must not be used in a browser (the request has an Origin); create a client key for web and mobile apps")
+
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		env, err := a.keys.Authenticate(c.Request().Context(), credentials(c.Request()), c.RealIP())
+		k, err := a.keys.Authenticate(c.Request().Context(), credentials(c.Request()), c.RealIP())
 		if err != nil {
 			return err
 		}
-		c.Set("environment", env)
+		// A server key can read definitions, rules and all: one pasted into a web page
+		// fails loudly at once rather than leaking later.
+		if k.Kind != domain.SDKKeyClient && c.Request().Header.Get(echo.HeaderOrigin) != "" {
+			return errServerKeyInBrowser
+		}
+		c.Set("key", &k)
 		return next(c)
 	}
 }
 
-func environment(c echo.Context) string {
-	env, _ := c.Get("environment").(string)
-	return env
+var errClientKey = domain.Errorf(domain.CodeForbidden,
+	"flag definitions are for server SDK keys; this is a client key, which may only evaluate")
+
+// serverKeysOnly guards what only server keys may have: definitions can hold
+// targeting lists with personal data.
+func serverKeysOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if sdkKey(c).Kind == domain.SDKKeyClient {
+			return errClientKey
+		}
+		return next(c)
+	}
 }
+
+func sdkKey(c echo.Context) *keys.Key {
+	k, _ := c.Get("key").(*keys.Key)
+	if k == nil {
+		return &keys.Key{}
+	}
+	return k
+}
+
+func environment(c echo.Context) string { return sdkKey(c).EnvironmentID }

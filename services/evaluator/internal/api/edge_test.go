@@ -8,11 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
 	"github.com/switchyard/switchyard/pkg/platform/envconfig"
 	"github.com/switchyard/switchyard/pkg/testinfra"
+	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
+	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 // TestBadText: invalid UTF-8 or NUL anywhere a client puts text (path, query, JSON
@@ -79,7 +85,13 @@ func counted(h *harness) int64 {
 
 type fixedKeys struct{}
 
-func (fixedKeys) Authenticate(context.Context, string, string) (string, error) { return "env-1", nil }
+func (fixedKeys) Authenticate(context.Context, string, string) (keys.Key, error) {
+	return keys.Key{ID: "key-1", EnvironmentID: "env-1", Kind: domain.SDKKeyServer}, nil
+}
+
+func (fixedKeys) Valid(context.Context, string) (keys.Key, error) {
+	return keys.Key{ID: "key-1", EnvironmentID: "env-1", Kind: domain.SDKKeyServer}, nil
+}
 
 type panickingSnapshots struct{}
 
@@ -87,9 +99,18 @@ func (panickingSnapshots) Get(context.Context, string) (*eval.Snapshot, error) {
 	panic("snapshot index out of range")
 }
 
+func (panickingSnapshots) AtLeast(context.Context, string, int64) (*eval.Snapshot, error) {
+	panic("snapshot index out of range")
+}
+
+func (panickingSnapshots) Definitions(context.Context, string, int64) (*snapshots.Definitions, error) {
+	panic("snapshot index out of range")
+}
+
 type nopCounter struct{}
 
-func (nopCounter) Add(string, ...eval.Result) {}
+func (nopCounter) Add(string, ...eval.Result)          {}
+func (nopCounter) AddCounts(string, []analytics.Count) {}
 
 type panicCount struct {
 	mu sync.Mutex
@@ -105,8 +126,9 @@ func TestPanicAnswers500(t *testing.T) {
 	var logs testinfra.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	var panics panicCount
-	srv := httptest.NewServer(api.New(log, panickingSnapshots{}, fixedKeys{}, nopCounter{},
-		api.Options{MaxBodyBytes: 1 << 16, Panics: &panics}))
+	deps := api.Deps{Snapshots: panickingSnapshots{}, Keys: fixedKeys{}, Counter: nopCounter{},
+		Streams: streams.New(streams.Options{PerKey: 1, Max: 1}), Tokens: streams.NewTokens(nil, time.Minute)}
+	srv := httptest.NewServer(api.New(log, deps, api.Live{Heartbeat: time.Second}, api.Options{MaxBodyBytes: 1 << 16, Panics: &panics}))
 	defer srv.Close()
 	c := &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer sy_sdk_secret-key-material", Check: validate(t)}
 
@@ -157,7 +179,7 @@ func TestClientAddress(t *testing.T) {
 			if tt.trusted {
 				opt.TrustedProxies = trusted
 			}
-			e := api.New(slog.New(slog.DiscardHandler), nil, fixedKeys{}, nopCounter{}, opt)
+			e := api.New(slog.New(slog.DiscardHandler), api.Deps{Keys: fixedKeys{}, Counter: nopCounter{}}, api.Live{}, opt)
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/evaluate", nil)
 			req.RemoteAddr = tt.peer
 			req.Header.Set("X-Forwarded-For", "6.6.6.6, 198.51.100.23")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -279,4 +280,45 @@ func TestRedisCluster(t *testing.T) {
 	if h.listener.Received.Load() == 0 {
 		t.Error("the invalidation did not arrive through the cluster")
 	}
+}
+
+// TestStreamThroughRedisOutage: while Redis is down, invalidations cannot arrive, so
+// the evaluator reads the versions of environments with open streams from PostgreSQL:
+// streams keep announcing changes, in order, and after Redis returns as before.
+func TestStreamThroughRedisOutage(t *testing.T) {
+	srv := testinfra.StartRedis(t)
+	h := newHarness(t, newDB(t), srv.URL(), defaults())
+	h.env.Flag(fixture.Bool("f", fixture.On()))
+	s := openStream(t, h.URL+"/api/v1/stream", "Authorization", "Bearer "+h.env.Key)
+	seen, _ := strconv.ParseInt(s.next(t, 5*time.Second).id, 10, 64)
+	expect := func(v int64, when string) {
+		t.Helper()
+		for seen < v {
+			ev := s.next(t, 5*time.Second)
+			n, _ := strconv.ParseInt(ev.id, 10, 64)
+			if n <= seen {
+				t.Fatalf("%s: version %d after %d", when, n, seen)
+			}
+			seen = n
+		}
+	}
+
+	srv.Stop()
+	testinfra.Eventually(t, 5*time.Second, "the evaluator to notice Redis is gone", func() bool { return !h.listener.Connected() })
+	down := h.env.SetConfig("f", fixture.Off()) // no invalidation can be delivered
+	expect(down, "during the outage")
+	// The definitions served are the new ones: the announcement is kept.
+	if r := h.Must(200, "GET", "/api/v1/flags", nil, "Accept-Encoding", "identity"); r.Header.Get("ETag") != strconv.Quote(strconv.FormatInt(down, 10)) {
+		t.Errorf("definitions during the outage: ETag %s, want version %d", r.Header.Get("ETag"), down)
+	}
+
+	srv.Start()
+	testinfra.Eventually(t, 5*time.Second, "the resubscription", h.listener.Connected)
+	rdb := client(srv.URL())
+	defer rdb.Close()
+	v := h.env.SetConfig("f", fixture.On())
+	if err := h.env.Publish(rdb, v); err != nil {
+		t.Fatal(err)
+	}
+	expect(v, "after Redis returned")
 }

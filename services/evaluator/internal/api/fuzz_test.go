@@ -4,22 +4,34 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
 	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/api"
+	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 // memorySnapshots serves one compiled snapshot, with no store behind it.
 type memorySnapshots struct{ snap *eval.Snapshot }
 
 func (m memorySnapshots) Get(context.Context, string) (*eval.Snapshot, error) { return m.snap, nil }
+
+func (m memorySnapshots) AtLeast(context.Context, string, int64) (*eval.Snapshot, error) {
+	return m.snap, nil
+}
+
+func (m memorySnapshots) Definitions(context.Context, string, int64) (*snapshots.Definitions, error) {
+	return nil, errors.New("no definitions in memory")
+}
 
 // fuzzSnapshot holds a flag of each kind of serve the engine has: a rule on an
 // attribute, a rollout by key and by attribute, a prerequisite, a disabled flag.
@@ -51,8 +63,9 @@ func fuzzSnapshot() *eval.Snapshot {
 func FuzzRequestDecoding(f *testing.F) {
 	f.Add("new-checkout?key=u1&email=a@acme.com", []byte(`{"context":{"key":"u1","email":"a@acme.com"},"flags":["new-checkout","ghost"]}`))
 	var panics panicCount
-	h := api.New(slog.New(slog.DiscardHandler), memorySnapshots{fuzzSnapshot()}, fixedKeys{}, nopCounter{},
-		api.Options{MaxBodyBytes: 64 << 10, Panics: &panics})
+	h := api.New(slog.New(slog.DiscardHandler), api.Deps{Snapshots: memorySnapshots{fuzzSnapshot()}, Keys: fixedKeys{}, Counter: nopCounter{},
+		Streams: streams.New(streams.Options{PerKey: 1, Max: 1}), Tokens: streams.NewTokens(nil, time.Minute)},
+		api.Live{Heartbeat: time.Second}, api.Options{MaxBodyBytes: 64 << 10, Panics: &panics})
 	f.Fuzz(func(t *testing.T, target string, body []byte) {
 		type request struct {
 			method, target string

@@ -31,6 +31,7 @@ type harness struct {
 	cache    *snapshots.Cache
 	listener *snapshots.Listener
 	counter  *analytics.Counter
+	app      *app.App
 	handler  http.Handler
 	srv      *httptest.Server
 }
@@ -40,9 +41,17 @@ type options struct {
 	keyTTL time.Duration
 	// authFailures limits failed authentications per address (in Redis); 0: no limit.
 	authFailures int
+	// Live updates: the streams' heartbeat, their limits, the CORS origins.
+	heartbeat      time.Duration
+	perKey, max    int
+	corsOrigins    []string
+	streamTokenTTL time.Duration
+	pollInterval   time.Duration // of versions while Redis is down; default 200ms
 }
 
-func defaults() options { return options{maxAge: time.Minute, keyTTL: time.Minute} }
+func defaults() options {
+	return options{maxAge: time.Minute, keyTTL: time.Minute, heartbeat: time.Second, perKey: 100, max: 1000}
+}
 
 type testWriter struct{ t testing.TB }
 
@@ -72,17 +81,30 @@ func startEvaluator(t testing.TB, env *fixture.Env, dbURL, redisURL string, opt 
 	cfg.MaxBodyBytes = 64 << 10
 	// The environment's own scope: tests share one Redis, and all come from 127.0.0.1.
 	cfg.AuthFailuresPerAddress, cfg.AuthFailureScope = opt.authFailures, "authfail-"+env.ID
+	if opt.heartbeat == 0 || opt.perKey == 0 || opt.max == 0 {
+		d := defaults()
+		opt.heartbeat, opt.perKey, opt.max = d.heartbeat, d.perKey, d.max
+	}
+	cfg.StreamHeartbeat, cfg.StreamsPerKey, cfg.StreamsMax, cfg.CORSAllowedOrigins = opt.heartbeat, opt.perKey, opt.max, opt.corsOrigins
+	cfg.StreamPollInterval = 200 * time.Millisecond
+	if opt.pollInterval > 0 {
+		cfg.StreamPollInterval = opt.pollInterval
+	}
+	if opt.streamTokenTTL > 0 {
+		cfg.StreamTokenTTL = opt.streamTokenTTL
+	}
 	a, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
+		a.Drain() // streams end, or srv.Close would wait for them
 		srv.Close()
 		a.Close()
 	})
 	hs := &harness{Client: &testinfra.Client{T: t, URL: srv.URL, Auth: "Bearer " + env.Key, Check: validate(t)}, t: t, env: env,
-		store: a.Store, rdb: a.Redis, cache: a.Cache, listener: a.Listener, counter: a.Counter, handler: a.Handler, srv: srv}
+		store: a.Store, rdb: a.Redis, cache: a.Cache, listener: a.Listener, counter: a.Counter, app: a, handler: a.Handler, srv: srv}
 	testinfra.Eventually(t, 5*time.Second, "the invalidation subscription", a.Listener.Connected)
 	return hs
 }

@@ -134,11 +134,14 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	if perr != nil {
 		return c.JSON(http.StatusBadRequest, perr)
 	}
-	snap, err := a.snapshot(c)
+	snap, err := a.bulkSnapshot(c)
 	if err != nil {
 		return err
 	}
-	tag := etag(environment(c), snap.Version, canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
+	// The token window is part of the tag: a client revalidating after its stream URL
+	// expired gets a fresh answer with a fresh URL, not a 304 that keeps the old one.
+	window := a.tokens.Window()
+	tag := etag(environment(c), snap.Version, window, canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
 	c.Response().Header().Set("ETag", tag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
 		return c.NoContent(http.StatusNotModified)
@@ -149,7 +152,49 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	for i, r := range results {
 		_, flags[i] = ofrepResult(r, snap.Version)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"flags": flags})
+	return c.JSON(http.StatusOK, ofrepBulkAnswer{Flags: flags, EventStreams: []eventStream{a.eventStream(c)}})
+}
+
+type ofrepBulkAnswer struct {
+	Flags        []any         `json:"flags"`
+	EventStreams []eventStream `json:"eventStreams"`
+}
+
+// eventStream is where an OFREP client listens for changes (OFREP's change-detection
+// ADR): an SSE URL, and how long a hidden page may keep it open.
+type eventStream struct {
+	Type               string `json:"type"`
+	URL                string `json:"url"`
+	InactivityDelaySec int    `json:"inactivityDelaySec"`
+}
+
+// inactivityDelaySec is how long a client whose page is hidden keeps its stream:
+// past it, it closes the stream and asks again when shown.
+const inactivityDelaySec = 120
+
+func (a *API) eventStream(c echo.Context) eventStream {
+	base := a.live.PublicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	k := sdkKey(c)
+	return eventStream{Type: "sse", URL: base + "/ofrep/v1/stream?token=" + a.tokens.Issue(k.EnvironmentID, k.ID),
+		InactivityDelaySec: inactivityDelaySec}
+}
+
+// bulkSnapshot is the snapshot of a bulk request: at least the version named by
+// flagConfigEtag, which a stream announced (perhaps another replica's, a moment
+// ahead of this one).
+func (a *API) bulkSnapshot(c echo.Context) (*eval.Snapshot, error) {
+	want, ok := parseVersionTag(c.QueryParam("flagConfigEtag"))
+	if !ok {
+		return a.snapshot(c)
+	}
+	snap, err := a.snaps.AtLeast(c.Request().Context(), environment(c), want)
+	if err != nil {
+		return a.snapshot(c) // the same failure, in the same words
+	}
+	return snap, nil
 }
 
 func etagMatches(header, tag string) bool {
@@ -198,13 +243,16 @@ func (a *API) ofrepErrors(problem echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 	}
 }
 
-// etag derives the bulk answer's entity tag from the environment, its version and the
-// context: the answer changes only when one of them does.
-func etag(environmentID string, version int64, body []byte) string {
+// etag derives the bulk answer's entity tag from the environment, its version, the
+// stream token's window and the context: the answer changes only when one of them
+// does.
+func etag(environmentID string, version, window int64, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(environmentID))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.FormatInt(version, 10)))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatInt(window, 10)))
 	h.Write([]byte{0})
 	h.Write(body)
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`

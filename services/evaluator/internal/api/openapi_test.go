@@ -18,7 +18,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	httpMetrics := metrics.NewHTTP(metrics.NewRegistry(), "evaluator")
-	e := api.New(slog.New(slog.DiscardHandler), nil, nil, nil, api.Options{MaxBodyBytes: 1 << 20,
+	e := api.New(slog.New(slog.DiscardHandler), api.Deps{}, api.Live{}, api.Options{MaxBodyBytes: 1 << 20,
 		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics()})
 	if diff := doc.CheckRoutes(e.Routes()); len(diff) > 0 {
 		t.Errorf("the document and the routes differ:\n%s", strings.Join(diff, "\n"))

@@ -26,6 +26,7 @@ import (
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 	"github.com/switchyard/switchyard/services/evaluator/internal/postgres"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 // App is a wired evaluator whose background work (the invalidation listener, the
@@ -42,6 +43,12 @@ type App struct {
 	Keys     *keys.Authenticator
 	Listener *snapshots.Listener
 	Counter  *analytics.Counter
+	Streams  *streams.Hub
+
+	// recheck holds environments whose stream keys are to be checked again, and
+	// poll asks the version poller to look at once (after a resubscription).
+	recheck pending
+	poll    chan struct{}
 
 	log       *slog.Logger
 	sub       redis.UniversalClient
@@ -82,30 +89,42 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	a.Keys = keys.New(store, cfg.KeyCacheTTL, cfg.DBTimeout, failures)
 	a.Counter = analytics.New(log, cfg.AnalyticsMax)
 
+	a.Streams = streams.New(streams.Options{PerKey: cfg.StreamsPerKey, Max: cfg.StreamsMax})
+	a.recheck = newPending()
+	a.poll = make(chan struct{}, 1)
+
 	a.Listener = snapshots.NewListener(log, sub)
 	a.Listener.OnInvalidation = func(inv rediscache.Invalidation) {
-		a.Cache.Invalidate(inv.EnvironmentID, inv.Version)
-		a.Keys.DropEnvironment(inv.EnvironmentID)
+		a.changed(inv.EnvironmentID, inv.Version)
 	}
 	a.Listener.OnResubscribe = func() {
 		// Messages may have been missed: snapshots and cached keys (a revocation among
-		// them) are checked again.
+		// them) are checked again, and so are the versions streams announce.
 		a.Cache.DropAll()
 		a.Keys.DropAll()
+		select {
+		case a.poll <- struct{}{}:
+		default:
+		}
 	}
 
 	a.Registry = metrics.NewRegistry()
 	registerMetrics(a.Registry, a.Cache, a.Listener, a.Counter, seriesLimits{max: cfg.MetricsMaxFlagSeries, ttl: cfg.MetricsFlagSeriesTTL})
+	registerStreamMetrics(a.Registry, a.Streams)
 	httpMetrics := metrics.NewHTTP(a.Registry, "evaluator")
-	a.Handler = api.New(log, a.Cache, a.Keys, a.Counter, api.Options{MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready:   map[string]server.Checker{"postgres": store, "redis": redisconn.Pinger{Client: rdb}},
-		Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics(), TrustedProxies: cfg.TrustedProxies})
+	a.Handler = api.New(log,
+		api.Deps{Snapshots: a.Cache, Keys: a.Keys, Counter: a.Counter, Streams: a.Streams,
+			Tokens: streams.NewTokens(cfg.StreamTokenSecret, cfg.StreamTokenTTL)},
+		api.Live{CORSOrigins: cfg.CORSAllowedOrigins, PublicURL: cfg.PublicURL, Heartbeat: cfg.StreamHeartbeat},
+		api.Options{MaxBodyBytes: cfg.MaxBodyBytes,
+			Ready:   map[string]server.Checker{"postgres": store, "redis": redisconn.Pinger{Client: rdb}},
+			Metrics: httpMetrics.Middleware(), Panics: httpMetrics.Panics(), TrustedProxies: cfg.TrustedProxies})
 
 	// Background work outlives the signal that stops the service: it ends in
 	// Shutdown, once the requests in flight are done.
 	bg, stop := context.WithCancel(context.Background())
 	a.stopBG = stop
-	a.bg.Add(2)
+	a.bg.Add(4)
 	go func() {
 		defer a.bg.Done()
 		a.Listener.Run(bg)
@@ -114,8 +133,20 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		defer a.bg.Done()
 		a.Counter.Run(bg, store, cfg.AnalyticsFlush)
 	}()
+	go func() {
+		defer a.bg.Done()
+		a.pollVersions(bg, cfg.StreamPollInterval, cfg.DBTimeout)
+	}()
+	go func() {
+		defer a.bg.Done()
+		a.recheckKeys(bg, cfg.DBTimeout)
+	}()
 	return a, nil
 }
+
+// Drain ends the open streams and refuses new ones, when shutdown begins: the
+// listener's drain must not wait for streams that would never end by themselves.
+func (a *App) Drain() { a.Streams.Close() }
 
 // Shutdown stops the background work and writes the evaluations counted since the last
 // flush, within ctx. Call it once the listeners have drained (server.RunOptions.Stop).

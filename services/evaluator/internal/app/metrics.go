@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard/switchyard/pkg/platform/metrics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/analytics"
 	"github.com/switchyard/switchyard/services/evaluator/internal/snapshots"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 // cacheCollector reports the snapshot cache's counters at scrape time.
@@ -172,4 +173,14 @@ func (s *evaluationSeries) Collect(ch chan<- prometheus.Metric) {
 	for _, m := range out {
 		ch <- m
 	}
+}
+
+// registerStreamMetrics registers the event streams' metrics.
+func registerStreamMetrics(reg *prometheus.Registry, hub *streams.Hub) {
+	metrics.GaugeFunc(reg, "evaluator", "streams_open", "Event streams open (definitions and OFREP).", func() float64 { return float64(hub.Len()) })
+	metrics.CounterFunc(reg, "evaluator", "streams_opened_total", "Event streams opened.", metrics.Atomic(&hub.Stats.Opened))
+	metrics.CounterFunc(reg, "evaluator", "streams_refused_key_limit_total", "Event streams refused because their key had STREAMS_PER_KEY open.", metrics.Atomic(&hub.Stats.RefusedKey))
+	metrics.CounterFunc(reg, "evaluator", "streams_refused_process_limit_total", "Event streams refused because the process had STREAMS_MAX open.", metrics.Atomic(&hub.Stats.RefusedProcess))
+	metrics.CounterFunc(reg, "evaluator", "stream_announcements_total", "New versions announced to the streams of an environment.", metrics.Atomic(&hub.Stats.Announcements))
+	metrics.CounterFunc(reg, "evaluator", "streams_ended_revoked_total", "Event streams ended because their key was revoked, expired or deleted.", metrics.Atomic(&hub.Stats.Revoked))
 }

@@ -4,6 +4,7 @@ package config
 
 import (
 	"net"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/platform/envconfig"
@@ -51,6 +52,25 @@ type Config struct {
 	MaxBodyBytes     int64         // MAX_BODY_BYTES, default 256 KiB
 	LogLevel         string        // LOG_LEVEL, default info
 	LogFormat        string        // LOG_FORMAT, default json
+
+	// Live updates (docs/LIVE_UPDATES.md).
+	//
+	// CORS_ALLOWED_ORIGINS, default none: the web origins whose pages may call the
+	// evaluator with client SDK keys (comma-separated, or "*").
+	CORSAllowedOrigins []string
+	// PUBLIC_URL, default the request's own scheme and host: the evaluator's address as
+	// clients reach it, for the stream URL in OFREP answers (set it behind a proxy).
+	PublicURL string
+	// STREAM_TOKEN_SECRET, default a random one per process: signs the stream URLs of
+	// OFREP answers. Replicas behind one address must share it (32 characters or more).
+	StreamTokenSecret []byte
+	StreamTokenTTL    time.Duration // STREAM_TOKEN_TTL, default 10m: a stream URL is valid for one to two of these
+	StreamHeartbeat   time.Duration // STREAM_HEARTBEAT, default 15s: comment lines that keep idle streams open
+	// STREAM_POLL_INTERVAL, default 2s: while Redis is unreachable, how often the
+	// versions of environments with open streams are read from PostgreSQL.
+	StreamPollInterval time.Duration
+	StreamsPerKey      int // STREAMS_PER_KEY, default 1000: open streams per SDK key
+	StreamsMax         int // STREAMS_MAX, default 20000: open streams per process
 }
 
 // Load reads the configuration through getenv and reports every bad variable at once.
@@ -79,6 +99,26 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsFlagSeriesTTL: r.Duration("METRICS_FLAG_SERIES_TTL", time.Hour),
 		OpsAddr:              r.OpsAddr("OPS_ADDR", "127.0.0.1:9081"),
 		TrustedProxies:       r.CIDRs("TRUSTED_PROXIES"),
+
+		CORSAllowedOrigins: r.Origins("CORS_ALLOWED_ORIGINS"),
+		PublicURL:          strings.TrimSuffix(r.String("PUBLIC_URL", ""), "/"),
+		StreamTokenTTL:     r.Duration("STREAM_TOKEN_TTL", 10*time.Minute),
+		StreamHeartbeat:    r.Duration("STREAM_HEARTBEAT", 15*time.Second),
+		StreamPollInterval: r.Duration("STREAM_POLL_INTERVAL", 2*time.Second),
+		StreamsPerKey:      int(r.Int("STREAMS_PER_KEY", 1000, 1)),
+		StreamsMax:         int(r.Int("STREAMS_MAX", 20_000, 1)),
+	}
+	if c.PublicURL != "" {
+		r.URL("PUBLIC_URL", "https://flags.example.com", "http", "https")
+	}
+	if s := r.String("STREAM_TOKEN_SECRET", ""); s != "" {
+		if len(s) < 32 {
+			r.Fail("STREAM_TOKEN_SECRET: must be at least 32 characters")
+		}
+		c.StreamTokenSecret = []byte(s)
+	}
+	if c.StreamsPerKey > c.StreamsMax {
+		r.Fail("STREAMS_PER_KEY: %d is more than STREAMS_MAX (%d)", c.StreamsPerKey, c.StreamsMax)
 	}
 	if c.OpsAddr == c.HTTPAddr {
 		r.Fail("OPS_ADDR: %q is HTTP_ADDR too; the operations listener needs its own port", c.OpsAddr)

@@ -34,6 +34,7 @@ import (
 type Key struct {
 	ID            string
 	EnvironmentID string
+	Kind          string // domain.SDKKeyServer or domain.SDKKeyClient
 	ExpiresAt     *time.Time
 	RevokedAt     *time.Time
 }
@@ -45,6 +46,7 @@ var ErrUnknownKey = errors.New("unknown SDK key")
 // error means it could not look.
 type Lookup interface {
 	LookupSDKKey(ctx context.Context, digest []byte) (Key, error)
+	SDKKeyByID(ctx context.Context, id string) (Key, error)
 }
 
 // Limiter counts failed authentications per client.
@@ -111,11 +113,12 @@ var (
 	errExpired = domain.Errorf(domain.CodeUnauthorized, "this SDK key has expired")
 )
 
-// Authenticate returns the environment of key, for a request from client (its
-// address, as the HTTP layer trusts it; an IPv6 client counts by its /64).
-func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (string, error) {
+// Authenticate returns what is known of key (its environment, id, kind), for a
+// request from client (its address, as the HTTP layer trusts it; an IPv6 client counts
+// by its /64).
+func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (Key, error) {
 	if key == "" {
-		return "", errMissing
+		return Key{}, errMissing
 	}
 	digest := sha256.Sum256([]byte(key))
 	now := a.now()
@@ -124,8 +127,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (s
 	_, confirmed := a.confirmed[digest]
 	a.mu.RUnlock()
 	if e != nil && now.Sub(e.fetched) < a.ttl {
-		if err := a.check(e, now); err == nil {
-			return e.info.EnvironmentID, nil
+		if err := a.check(e.info, now); err == nil {
+			return e.info, nil
 		}
 	}
 	// A key the database has never confirmed may be a guess: a client that failed too
@@ -135,7 +138,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (s
 		// Normalised here, on the path that needs it, not for every request.
 		client = httpapi.ClientKey(client)
 		if blocked, wait := a.failures.Blocked(ctx, client); blocked {
-			return "", domain.RateLimited("too many failed authentications from this address", wait)
+			return Key{}, domain.RateLimited("too many failed authentications from this address", wait)
 		}
 	}
 	env, err := a.authenticate(ctx, key, digest, e, now)
@@ -148,16 +151,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, key, client string) (s
 	return env, err
 }
 
-func (a *Authenticator) authenticate(ctx context.Context, key string, digest [sha256.Size]byte, e *entry, now time.Time) (string, error) {
+func (a *Authenticator) authenticate(ctx context.Context, key string, digest [sha256.Size]byte, e *entry, now time.Time) (Key, error) {
 	if secret.SDKKey.Check(key) == secret.Invalid {
-		return "", errInvalid
+		return Key{}, errInvalid
 	}
 	if e == nil || now.Sub(e.fetched) >= a.ttl {
 		a.mu.RLock()
 		at, unknown := a.unknown[digest]
 		a.mu.RUnlock()
 		if unknown && now.Sub(at) < negativeTTL {
-			return "", errInvalid
+			return Key{}, errInvalid
 		}
 		v, err, _ := a.group.Do(string(digest[:]), func() (any, error) {
 			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
@@ -183,30 +186,48 @@ func (a *Authenticator) authenticate(ctx context.Context, key string, digest [sh
 			a.putKnown(digest, e)
 		case errors.Is(err, ErrUnknownKey):
 			a.putUnknown(digest, now)
-			return "", errInvalid
+			return Key{}, errInvalid
 		case e != nil:
 			// The database is unreachable: keep trusting what we knew, and ask again in
 			// a second rather than on every request.
 			e = &entry{info: e.info, fetched: now.Add(time.Second - a.ttl)}
 			a.putKnown(digest, e)
 		default:
-			return "", domain.Wrap(domain.CodeUnavailable, err, "cannot check the SDK key right now; retry")
+			return Key{}, domain.Wrap(domain.CodeUnavailable, err, "cannot check the SDK key right now; retry")
 		}
 	}
-	if err := a.check(e, now); err != nil {
-		return "", err
+	if err := a.check(e.info, now); err != nil {
+		return Key{}, err
 	}
-	return e.info.EnvironmentID, nil
+	return e.info, nil
 }
 
-func (a *Authenticator) check(e *entry, now time.Time) error {
+func (a *Authenticator) check(k Key, now time.Time) error {
 	switch {
-	case e.info.RevokedAt != nil:
+	case k.RevokedAt != nil:
 		return errRevoked
-	case e.info.ExpiresAt != nil && !now.Before(*e.info.ExpiresAt):
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return errExpired
 	}
 	return nil
+}
+
+// Valid asks the database whether the key with this id still works: the keys behind
+// open streams are checked again after every change to their environment (a
+// revocation is one), and a stream token is checked before its stream opens. It
+// returns the key, errRevoked or errExpired (401), ErrUnknownKey for a key that no
+// longer exists, or the database's failure.
+func (a *Authenticator) Valid(ctx context.Context, id string) (Key, error) {
+	v, err, _ := a.group.Do("id:"+id, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+		defer cancel()
+		return a.src.SDKKeyByID(lctx, id)
+	})
+	if err != nil {
+		return Key{}, err
+	}
+	k := v.(Key)
+	return k, a.check(k, a.now())
 }
 
 func (a *Authenticator) putKnown(digest [sha256.Size]byte, e *entry) {

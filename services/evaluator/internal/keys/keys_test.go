@@ -31,6 +31,45 @@ func (f *fakeLookup) LookupSDKKey(_ context.Context, digest []byte) (Key, error)
 	return k, nil
 }
 
+func (f *fakeLookup) SDKKeyByID(_ context.Context, id string) (Key, error) {
+	f.calls++
+	if f.down {
+		return Key{}, errors.New("connection refused")
+	}
+	for _, k := range f.keys {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return Key{}, ErrUnknownKey
+}
+
+func TestValid(t *testing.T) {
+	past := time.Now().Add(-time.Minute)
+	src := &fakeLookup{keys: map[[32]byte]Key{
+		{1}: {ID: "live", EnvironmentID: "prod", Kind: "client"},
+		{2}: {ID: "revoked", EnvironmentID: "prod", RevokedAt: &past},
+		{3}: {ID: "expired", EnvironmentID: "prod", ExpiresAt: &past},
+	}}
+	a := New(src, time.Minute, time.Second, nil)
+	ctx := context.Background()
+	if k, err := a.Valid(ctx, "live"); err != nil || k.EnvironmentID != "prod" || k.Kind != "client" {
+		t.Errorf("live key: %+v %v", k, err)
+	}
+	for _, id := range []string{"revoked", "expired"} {
+		if _, err := a.Valid(ctx, id); domain.ErrorCode(err) != domain.CodeUnauthorized {
+			t.Errorf("%s key: %v", id, err)
+		}
+	}
+	if _, err := a.Valid(ctx, "gone"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("unknown key: %v", err)
+	}
+	src.down = true
+	if _, err := a.Valid(ctx, "live"); err == nil || errors.Is(err, ErrUnknownKey) || domain.ErrorCode(err) == domain.CodeUnauthorized {
+		t.Errorf("database down must be neither valid nor a refusal: %v", err)
+	}
+}
+
 func TestAuthenticate(t *testing.T) {
 	good, _, _ := secret.SDKKey.New()
 	unknown, _, _ := secret.SDKKey.New()
@@ -47,8 +86,8 @@ func TestAuthenticate(t *testing.T) {
 	a.now = func() time.Time { return now }
 	ctx := context.Background()
 
-	if env, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || env != "prod" {
-		t.Fatalf("good key: %v %v", env, err)
+	if k, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || k.EnvironmentID != "prod" {
+		t.Fatalf("good key: %v %v", k, err)
 	}
 	for _, k := range []string{"", "garbage", unknown, revoked, typo(good)} {
 		if _, err := a.Authenticate(ctx, k, "10.0.0.1"); domain.ErrorCode(err) != domain.CodeUnauthorized {
@@ -71,8 +110,8 @@ func TestAuthenticate(t *testing.T) {
 
 	// The database goes down: keys seen before keep working, a new one gets 503.
 	src.down = true
-	if env, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || env != "prod" {
-		t.Errorf("known key with the database down: %v %v", env, err)
+	if k, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || k.EnvironmentID != "prod" {
+		t.Errorf("known key with the database down: %v %v", k, err)
 	}
 	calls = src.calls
 	a.Authenticate(ctx, good, "10.0.0.1")
@@ -99,6 +138,8 @@ type slowLookup struct {
 	calls atomic.Int64
 	delay time.Duration
 }
+
+func (s *slowLookup) SDKKeyByID(context.Context, string) (Key, error) { return s.info, nil }
 
 func (s *slowLookup) LookupSDKKey(context.Context, []byte) (Key, error) {
 	if s.calls.Add(1) == 1 {
@@ -153,8 +194,8 @@ func TestRefusedWithoutLookup(t *testing.T) {
 	// A key of the format before checksums is still looked up, so it keeps working.
 	legacy := good[:len(good)-6]
 	src.keys[sha256.Sum256([]byte(legacy))] = Key{ID: "1", EnvironmentID: "prod"}
-	if env, err := a.Authenticate(context.Background(), legacy, "10.0.0.1"); err != nil || env != "prod" {
-		t.Fatalf("legacy key: %v %v", env, err)
+	if k, err := a.Authenticate(context.Background(), legacy, "10.0.0.1"); err != nil || k.EnvironmentID != "prod" {
+		t.Fatalf("legacy key: %v %v", k, err)
 	}
 }
 

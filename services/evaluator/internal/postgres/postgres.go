@@ -133,6 +133,29 @@ var ErrUnknownKey = keys.ErrUnknownKey
 // that lags could still call a revoked key valid, and key lookups are cached, so they
 // are few. The replica answers only when the primary does not.
 func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (keys.Key, error) {
+	k, err := s.readKey(ctx, "digest = ?", digest)
+	if err != nil {
+		return keys.Key{}, err
+	}
+	_ = s.db.WithContext(ctx).Exec(`UPDATE sdk_keys SET last_used_at = now() WHERE id = ?
+		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, k.ID).Error
+	return k, nil
+}
+
+// SDKKeyByID reads a key again by its id, as LookupSDKKey reads it (the primary first)
+// but without noting a use: streams that stay open re-check their key with it, so a
+// revoked, expired or deleted key ends them. A key that no longer exists, or an id
+// that is no key's, is ErrUnknownKey.
+func (s *Store) SDKKeyByID(ctx context.Context, id string) (keys.Key, error) {
+	if !isUUID(id) {
+		return keys.Key{}, ErrUnknownKey
+	}
+	return s.readKey(ctx, "id = ?", id)
+}
+
+// readKey reads the key that where (a condition on one column, with one argument)
+// selects, from the primary, and from the replica when the primary does not answer.
+func (s *Store) readKey(ctx context.Context, where string, arg any) (keys.Key, error) {
 	pctx := ctx
 	if deadline, ok := ctx.Deadline(); ok && s.hasReplica() {
 		// A primary that hangs rather than refuses must leave the replica time to
@@ -141,9 +164,9 @@ func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (keys.Key, erro
 		pctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/2)
 		defer cancel()
 	}
-	k, err := lookupKey(pctx, s.db, digest)
+	k, err := lookupKey(pctx, s.db, where, arg)
 	if err != nil && s.hasReplica() {
-		k, err = lookupKey(ctx, s.read, digest)
+		k, err = lookupKey(ctx, s.read, where, arg)
 	}
 	if err != nil {
 		return keys.Key{}, pgerr.Translate(err)
@@ -151,21 +174,39 @@ func (s *Store) LookupSDKKey(ctx context.Context, digest []byte) (keys.Key, erro
 	if k.ID == "" {
 		return keys.Key{}, ErrUnknownKey
 	}
-	_ = s.db.WithContext(ctx).Exec(`UPDATE sdk_keys SET last_used_at = now() WHERE id = ?
-		AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, k.ID).Error
-	return keys.Key{ID: k.ID, EnvironmentID: k.EnvironmentID, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}, nil
+	return keys.Key{ID: k.ID, EnvironmentID: k.EnvironmentID, Kind: k.Kind, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}, nil
 }
 
 // sdkKeyRow is a row of sdk_keys, as far as authentication reads it.
 type sdkKeyRow struct {
 	ID            string
 	EnvironmentID string
+	Kind          string
 	ExpiresAt     *time.Time
 	RevokedAt     *time.Time
 }
 
-func lookupKey(ctx context.Context, db *gorm.DB, digest []byte) (sdkKeyRow, error) {
+func lookupKey(ctx context.Context, db *gorm.DB, where string, arg any) (sdkKeyRow, error) {
 	var k sdkKeyRow
-	err := db.WithContext(ctx).Raw(`SELECT id, environment_id, expires_at, revoked_at FROM sdk_keys WHERE digest = ?`, digest).Scan(&k).Error
+	err := db.WithContext(ctx).Raw(`SELECT id, environment_id, kind, expires_at, revoked_at FROM sdk_keys WHERE `+where, arg).Scan(&k).Error
 	return k, err
+}
+
+// isUUID says whether id is a UUID in the text form PostgreSQL gives ids in. Anything
+// else would make the query fail, where it should find no key.
+func isUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/domain"
@@ -48,11 +49,66 @@ func TestReadReplica(t *testing.T) {
 	if k, err := s.LookupSDKKey(ctx, d[:]); err != nil || k.EnvironmentID != env.ID {
 		t.Fatalf("a key the replica does not know yet: %+v %v", k, err)
 	}
-	if k, err := s.LookupSDKKey(ctx, revoked[:]); err != nil || k.RevokedAt == nil {
+	k, err := s.LookupSDKKey(ctx, revoked[:])
+	if err != nil || k.RevokedAt == nil {
 		t.Fatalf("a key revoked after the replica's copy must be seen revoked: %+v %v", k, err)
+	}
+	if k, err := s.SDKKeyByID(ctx, k.ID); err != nil || k.RevokedAt == nil {
+		t.Fatalf("by id too, a key revoked after the replica's copy must be seen revoked: %+v %v", k, err)
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("ping: %v", err)
+	}
+}
+
+// TestSDKKeyKinds: a key is read with its kind, by its digest (authentication) and by
+// its id (the re-check of open streams), which notes no use. An id that is no key's is
+// ErrUnknownKey.
+func TestSDKKeyKinds(t *testing.T) {
+	ctx := context.Background()
+	url := testinfra.MigratedDB(t)
+	env := fixture.New(t, url)
+	s, err := postgres.Open(url, "", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cases := []struct {
+		name  string
+		extra map[string]string // columns the fixture sets
+		kind  string
+	}{
+		{"made before kinds", nil, domain.SDKKeyServer},
+		{"server", map[string]string{"kind": "'server'"}, domain.SDKKeyServer},
+		{"client", map[string]string{"kind": "'client'"}, domain.SDKKeyClient},
+		{"revoked client", map[string]string{"kind": "'client'", "revoked_at": "now()"}, domain.SDKKeyClient},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := sha256.Sum256([]byte(env.NewKey(c.extra)))
+			var id string
+			if err := env.DB.QueryRow(`SELECT id FROM sdk_keys WHERE digest = $1`, d[:]).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			byID, err := s.SDKKeyByID(ctx, id)
+			if err != nil || byID.ID != id || byID.EnvironmentID != env.ID || byID.Kind != c.kind ||
+				(byID.RevokedAt != nil) != (c.extra["revoked_at"] != "") {
+				t.Fatalf("by id: %+v %v, want kind %s", byID, err, c.kind)
+			}
+			var used bool
+			if err := env.DB.QueryRow(`SELECT last_used_at IS NOT NULL FROM sdk_keys WHERE id = $1`, id).Scan(&used); err != nil || used {
+				t.Errorf("reading a key by id noted a use (%v)", err)
+			}
+			looked, err := s.LookupSDKKey(ctx, d[:])
+			if err != nil || !reflect.DeepEqual(looked, byID) {
+				t.Errorf("by digest: %+v %v, want %+v", looked, err, byID)
+			}
+		})
+	}
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", "not-a-uuid", "", "0000000000000000000000000000000000000"} {
+		if k, err := s.SDKKeyByID(ctx, id); !errors.Is(err, postgres.ErrUnknownKey) || !errors.Is(err, keys.ErrUnknownKey) {
+			t.Errorf("id %q: %+v %v, want ErrUnknownKey", id, k, err)
+		}
 	}
 }
 
@@ -82,6 +138,9 @@ func TestErrors(t *testing.T) {
 	defer down.Close()
 	if _, err := down.LookupSDKKey(ctx, unknown[:]); domain.ErrorCode(err) != domain.CodeUnavailable || errors.Is(err, postgres.ErrUnknownKey) {
 		t.Errorf("key lookup with the database down: %v", err)
+	}
+	if _, err := down.SDKKeyByID(ctx, "00000000-0000-0000-0000-000000000000"); domain.ErrorCode(err) != domain.CodeUnavailable || errors.Is(err, postgres.ErrUnknownKey) {
+		t.Errorf("key re-check with the database down: %v", err)
 	}
 	if _, err := down.LoadSnapshot(ctx, "00000000-0000-0000-0000-000000000000", 0); domain.ErrorCode(err) != domain.CodeUnavailable {
 		t.Errorf("snapshot load with the database down: %v", err)

@@ -79,11 +79,14 @@ type Cache struct {
 	// missed message would have told it, so it is kept only as due for a reload.
 	generation atomic.Int64
 	now        func() time.Time
+
+	defs definitions
 }
 
 // New returns a cache over src and rdb.
 func New(log *slog.Logger, src Source, rdb redis.UniversalClient, opt Options) *Cache {
-	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now}
+	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now,
+		defs: definitions{byEnv: map[string]*Definitions{}, forced: map[string]time.Time{}}}
 }
 
 // ErrUnavailable means neither Redis, nor PostgreSQL, nor memory could give the
@@ -116,7 +119,7 @@ func (c *Cache) Get(ctx context.Context, environmentID string) (*eval.Snapshot, 
 		// The shared load must not fail because the first caller gave up.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.LoadTimeout+c.opt.RedisTimeout)
 		defer cancel()
-		return c.load(lctx, environmentID)
+		return c.load(lctx, environmentID, 0)
 	})
 	if err != nil {
 		return nil, err
@@ -134,9 +137,12 @@ func (c *Cache) redisFailed(err error) {
 	c.log.Debug("redis unavailable; skipping it for a second", "error", err)
 }
 
-func (c *Cache) load(ctx context.Context, environmentID string) (*eval.Snapshot, error) {
+// load reads the environment's snapshot from Redis or PostgreSQL, at least at version
+// want or the floor, whichever is higher, when a store has it.
+func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*eval.Snapshot, error) {
 	gen := c.generation.Load()
 	floor, held := c.versions(environmentID)
+	floor = max(floor, want)
 	var fallback *eval.Snapshot
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)

@@ -1,0 +1,174 @@
+package streams
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
+)
+
+func TestLimits(t *testing.T) {
+	h := New(Options{PerKey: 2, Max: 3})
+	open := func(key string) (*Stream, error) { return h.Open("env", key, nil) }
+	a1, _ := open("a")
+	if _, err := open("a"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := open("a")
+	if httpapi.Status(err) != 429 || domain.RetryAfter(err) == 0 || !strings.Contains(domain.ErrorMessage(err), "STREAMS_PER_KEY") {
+		t.Errorf("past the key's limit: %d %v", httpapi.Status(err), err)
+	}
+	if _, err := open("b"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = open("c")
+	if httpapi.Status(err) != 503 || domain.RetryAfter(err) == 0 || !strings.Contains(domain.ErrorMessage(err), "STREAMS_MAX") {
+		t.Errorf("past the process's limit: %d %v", httpapi.Status(err), err)
+	}
+	a1.Close()
+	a1.Close() // twice is harmless
+	if _, err := open("c"); err != nil || h.Len() != 3 {
+		t.Errorf("a closed stream frees its place: %v, %d open", err, h.Len())
+	}
+	if h.Stats.RefusedKey.Load() != 1 || h.Stats.RefusedProcess.Load() != 1 {
+		t.Errorf("refusals counted: %d %d", h.Stats.RefusedKey.Load(), h.Stats.RefusedProcess.Load())
+	}
+}
+
+func TestAnnounce(t *testing.T) {
+	h := New(Options{PerKey: 10, Max: 10})
+	s, _ := h.Open("env", "k", nil)
+	other, _ := h.Open("other", "k", nil)
+	if v := h.Version("env", 5); v != 5 {
+		t.Fatalf("version seeded from the snapshot: %d", v)
+	}
+	h.Announce("env", 4) // older than known: nothing
+	select {
+	case <-s.Wake():
+		t.Fatal("woken by an older version")
+	default:
+	}
+	h.Announce("env", 6)
+	h.Announce("env", 7) // coalesced: one wake-up, the newest version
+	select {
+	case <-s.Wake():
+	default:
+		t.Fatal("not woken by a newer version")
+	}
+	if v := h.Version("env", 0); v != 7 {
+		t.Errorf("version %d, want 7", v)
+	}
+	select {
+	case <-other.Wake():
+		t.Fatal("another environment's stream woken")
+	default:
+	}
+	if got := h.Keys("env"); len(got) != 1 || got[0] != "k" {
+		t.Errorf("keys %v", got)
+	}
+	h.EndKey("env", "k")
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("EndKey left the stream open")
+	}
+	select {
+	case <-other.Done():
+		t.Fatal("EndKey ended another environment's stream")
+	default:
+	}
+	s.Close()
+	// The last stream of an environment takes its version with it.
+	if v := h.Version("env", 0); v != 0 {
+		t.Errorf("version of an environment without streams: %d", v)
+	}
+	h.Close()
+	select {
+	case <-other.Done():
+	default:
+		t.Fatal("Close left a stream open")
+	}
+	if _, err := h.Open("env", "k", nil); httpapi.Status(err) != 503 {
+		t.Errorf("open after Close: %v", err)
+	}
+}
+
+// TestConcurrentAnnounce: streams opened, woken and closed from many goroutines (run
+// with the race detector) end with nothing held.
+func TestConcurrentAnnounce(t *testing.T) {
+	h := New(Options{PerKey: 1000, Max: 1000})
+	var opened, wg sync.WaitGroup
+	opened.Add(50)
+	start := make(chan struct{})
+	for i := range 50 {
+		wg.Go(func() {
+			s, err := h.Open("env", "k", nil)
+			opened.Done()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			<-start
+			h.Announce("env", int64(i+1))
+			select { // every stream was open before the first announcement
+			case <-s.Wake():
+			case <-time.After(5 * time.Second):
+				t.Error("a stream was never woken")
+			}
+			s.Close()
+		})
+	}
+	opened.Wait()
+	close(start)
+	wg.Wait()
+	if h.Len() != 0 || len(h.Environments()) != 0 {
+		t.Errorf("%d streams, %v environments left", h.Len(), h.Environments())
+	}
+}
+
+func TestTokens(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tk := NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Minute)
+	tk.now = func() time.Time { return now }
+	tok := tk.Issue("env-1", "key-1")
+	if env, key, err := tk.Verify(tok); err != nil || env != "env-1" || key != "key-1" {
+		t.Fatalf("verify: %s %s %v", env, key, err)
+	}
+	other := NewTokens([]byte("another secret, just as long, 0123"), time.Minute)
+	tests := []struct {
+		name  string
+		token string
+		after time.Duration
+		want  error
+	}{
+		{"fresh", tok, 0, nil},
+		{"end of the next window", tok, 2*time.Minute - time.Duration(now.UnixNano()%int64(time.Minute)) - time.Second, nil},
+		{"expired", tok, 2 * time.Minute, ErrExpiredToken},
+		{"other environment", strings.Replace(tok, "env-1", "env-2", 1), 0, ErrBadToken},
+		{"other key", strings.Replace(tok, "key-1", "key-2", 1), 0, ErrBadToken},
+		{"later expiry", tok[:strings.LastIndexByte(tok, '.')-1] + "9" + tok[strings.LastIndexByte(tok, '.'):], 0, ErrBadToken},
+		{"other secret", other.Issue("env-1", "key-1"), 0, ErrBadToken},
+		{"empty", "", 0, ErrBadToken},
+		{"garbage", "a.b.c.d.e", 0, ErrBadToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tk.now = func() time.Time { return now.Add(tt.after) }
+			if _, _, err := tk.Verify(tt.token); err != tt.want {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	// One URL per window: clients that revalidate keep their connection.
+	tk.now = func() time.Time { return now }
+	if tk.Issue("env-1", "key-1") != tok {
+		t.Error("two tokens in one window")
+	}
+	tk.now = func() time.Time { return now.Add(time.Minute) }
+	if tk.Issue("env-1", "key-1") == tok || tk.Window() == NewTokens(nil, time.Minute).Window()+1 {
+		t.Error("the same token in the next window")
+	}
+}

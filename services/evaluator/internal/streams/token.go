@@ -1,0 +1,87 @@
+package streams
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tokens sign the stream URLs of OFREP answers. Browsers' EventSource cannot send an
+// Authorization header, so the URL carries the credential; it must not be the SDK
+// key, which would then sit in proxies' and browsers' logs. A token names the
+// environment and the key it was issued for and when it expires, and is signed with
+// HMAC-SHA256: "<environment>.<key id>.<expiry, unix seconds>.<signature>".
+//
+// Tokens are issued per window of one TTL and expire at the end of the window after
+// it, so every answer within a window carries the same URL (clients keep their
+// connection when they revalidate) and a token lives between one and two TTLs.
+type Tokens struct {
+	secret []byte
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewTokens returns a signer; a nil secret means a random one (a single replica, or
+// tokens valid only on the replica that issued them).
+func NewTokens(secret []byte, ttl time.Duration) *Tokens {
+	if secret == nil {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // never fails (crypto/rand)
+	}
+	return &Tokens{secret: secret, ttl: ttl, now: time.Now}
+}
+
+// Window returns the number of the current window: answers that carry a token name
+// it in their ETag, so a client revalidating in a later window gets a fresh URL.
+func (t *Tokens) Window() int64 { return t.now().UnixNano() / int64(t.ttl) }
+
+// Issue returns a token for the environment and key, valid until the end of the next
+// window.
+func (t *Tokens) Issue(environmentID, keyID string) string {
+	expires := time.Unix(0, (t.Window()+2)*int64(t.ttl))
+	payload := environmentID + "." + keyID + "." + strconv.FormatInt(expires.Unix(), 10)
+	return payload + "." + t.sign(payload)
+}
+
+// Errors of Verify; the HTTP layer answers both with 401.
+var (
+	ErrBadToken     = errors.New("invalid stream token")
+	ErrExpiredToken = errors.New("this stream token has expired; ask for the flags again for a new one")
+)
+
+// Verify checks a token's signature and expiry, and returns what it names.
+func (t *Tokens) Verify(token string) (environmentID, keyID string, err error) {
+	i := strings.LastIndexByte(token, '.')
+	if i < 0 {
+		return "", "", ErrBadToken
+	}
+	payload, sig := token[:i], token[i+1:]
+	if subtle.ConstantTimeCompare([]byte(sig), []byte(t.sign(payload))) != 1 {
+		return "", "", ErrBadToken
+	}
+	parts := strings.Split(payload, ".")
+	if len(parts) != 3 {
+		return "", "", ErrBadToken
+	}
+	exp, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return "", "", ErrBadToken
+	}
+	if !t.now().Before(time.Unix(exp, 0)) {
+		return "", "", ErrExpiredToken
+	}
+	return parts[0], parts[1], nil
+}
+
+func (t *Tokens) sign(payload string) string {
+	m := hmac.New(sha256.New, t.secret)
+	m.Write([]byte("switchyard-stream-v1\x00"))
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}

@@ -138,10 +138,10 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The token window is part of the tag: a client revalidating after its stream URL
-	// expired gets a fresh answer with a fresh URL, not a 304 that keeps the old one.
-	window := a.tokens.Window()
-	tag := etag(environment(c), snap.Version, window, canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
+	// The tokens' window and secret are part of the tag: a client revalidating after its
+	// stream URL expired, or was signed by a secret no longer used, gets a fresh answer
+	// with a fresh URL, not a 304 that keeps the old one.
+	tag := etag(environment(c), snap.Version, a.tokens.Tag(), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
 	c.Response().Header().Set("ETag", tag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
 		return c.NoContent(http.StatusNotModified)
@@ -244,15 +244,15 @@ func (a *API) ofrepErrors(problem echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 }
 
 // etag derives the bulk answer's entity tag from the environment, its version, the
-// stream token's window and the context: the answer changes only when one of them
+// stream tokens' tag and the context: the answer changes only when one of them
 // does.
-func etag(environmentID string, version, window int64, body []byte) string {
+func etag(environmentID string, version int64, tokens string, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(environmentID))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.FormatInt(version, 10)))
 	h.Write([]byte{0})
-	h.Write([]byte(strconv.FormatInt(window, 10)))
+	h.Write([]byte(tokens))
 	h.Write([]byte{0})
 	h.Write(body)
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`

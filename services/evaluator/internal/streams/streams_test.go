@@ -168,7 +168,26 @@ func TestTokens(t *testing.T) {
 		t.Error("two tokens in one window")
 	}
 	tk.now = func() time.Time { return now.Add(time.Minute) }
-	if tk.Issue("env-1", "key-1") == tok || tk.Window() == NewTokens(nil, time.Minute).Window()+1 {
+	if tk.Issue("env-1", "key-1") == tok || tk.Tag() == NewTokens(nil, time.Minute).Tag() {
 		t.Error("the same token in the next window")
+	}
+}
+
+// TestTag: the tag changes with the window and with the secret, not otherwise.
+func TestTag(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Minute)
+	b := NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Minute)
+	c := NewTokens([]byte("another secret, just as long, 0123"), time.Minute)
+	for _, tk := range []*Tokens{a, b, c} {
+		tk.now = func() time.Time { return now }
+	}
+	if a.Tag() != b.Tag() || a.Tag() == c.Tag() || strings.Contains(a.Tag(), "0123456789") {
+		t.Errorf("tags: %s %s %s", a.Tag(), b.Tag(), c.Tag())
+	}
+	before := a.Tag()
+	a.now = func() time.Time { return now.Add(time.Minute) }
+	if a.Tag() == before {
+		t.Error("the same tag in the next window")
 	}
 }

@@ -23,6 +23,7 @@ import (
 // connection when they revalidate) and a token lives between one and two TTLs.
 type Tokens struct {
 	secret []byte
+	id     string // names the secret without revealing it
 	ttl    time.Duration
 	now    func() time.Time
 }
@@ -34,12 +35,19 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret) // never fails (crypto/rand)
 	}
-	return &Tokens{secret: secret, ttl: ttl, now: time.Now}
+	t := &Tokens{secret: secret, ttl: ttl, now: time.Now}
+	t.id = t.sign("secret id")[:8]
+	return t
 }
 
-// Window returns the number of the current window: answers that carry a token name
-// it in their ETag, so a client revalidating in a later window gets a fresh URL.
+// Window returns the number of the current window.
 func (t *Tokens) Window() int64 { return t.now().UnixNano() / int64(t.ttl) }
+
+// Tag names the tokens issued now: the window and the secret. Answers that carry a
+// token name it in their ETag, so a client that revalidates in a later window, or
+// after a restart with another secret, gets a fresh URL rather than a 304 that would
+// keep one now refused.
+func (t *Tokens) Tag() string { return strconv.FormatInt(t.Window(), 10) + "." + t.id }
 
 // Issue returns a token for the environment and key, valid until the end of the next
 // window.

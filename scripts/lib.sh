@@ -161,3 +161,20 @@ ensure_chromium() {
   echo "chromium: $bin ($("$bin" --version 2>/dev/null || echo "does not run"))" >&2
   export SWITCHYARD_CHROMIUM=$bin
 }
+
+# ensure_web_deps: the npm packages that browser tests serve to Chromium (tools/e2e/web:
+# the official OpenFeature web SDK and OFREP web provider), installed with npm ci
+# exactly as package-lock.json pins them, when node_modules is missing or older than
+# the lockfile; their install scripts are not run (they have none to run). A lock on
+# the lockfile keeps two runs from installing at once. Needs Node and npm.
+ensure_web_deps() {
+  local dir=tools/e2e/web
+  command -v npm >/dev/null || { echo "web: npm not found (Node 20 and npm install $dir)" >&2; return 1; }
+  (
+    flock 9
+    stamp=$dir/node_modules/.package-lock.json # npm writes it last
+    if [ "$stamp" -nt "$dir/package-lock.json" ] && [ "$stamp" -nt "$dir/package.json" ]; then exit 0; fi
+    echo "web: npm ci in $dir" >&2
+    cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2
+  ) 9<"$dir/package-lock.json"
+}

@@ -57,7 +57,7 @@ var bins struct {
 }
 
 // binaries builds the services (once per run) and returns their paths.
-func binaries(t *testing.T) (admin, evaluator string) {
+func binaries(t testing.TB) (admin, evaluator string) {
 	t.Helper()
 	bins.once.Do(func() {
 		began := time.Now()
@@ -129,7 +129,7 @@ type process struct {
 // listener on another (OPS_ADDR), and waits until /healthz answers. It is stopped
 // (SIGTERM, then SIGKILL) when the test ends; when the test failed, the end of its log
 // is shown. A port taken between its choice and the process's start is chosen again.
-func startProcess(t *testing.T, name, bin string, env []string, args ...string) *process {
+func startProcess(t testing.TB, name, bin string, env []string, args ...string) *process {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		p, err := tryStart(t, name, bin, env, args...)
@@ -152,7 +152,7 @@ func startProcess(t *testing.T, name, bin string, env []string, args ...string) 
 
 var errPortTaken = errors.New("port taken")
 
-func tryStart(t *testing.T, name, bin string, env []string, args ...string) (*process, error) {
+func tryStart(t testing.TB, name, bin string, env []string, args ...string) (*process, error) {
 	addr, ops := "127.0.0.1:"+strconv.Itoa(freePort(t)), "127.0.0.1:"+strconv.Itoa(freePort(t))
 	p := &process{name: name, url: "http://" + addr, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	logFile, err := os.Create(p.log)
@@ -203,7 +203,7 @@ var ports struct {
 
 // freePort returns a loopback port that was free a moment ago and that no other test
 // of the package was given.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	ports.Lock()
 	defer ports.Unlock()
 	if ports.used == nil {
@@ -250,15 +250,16 @@ func tail(path string, n int) string {
 // dashboard) and, when asked for, an evaluator, with the project "shop"
 // (development, staging, protected production) made through the API.
 type stack struct {
-	t       *testing.T
+	t       testing.TB
 	URL     string            // the admin service: dashboard at /, API under /api/v1
 	EvalURL string            // the evaluator, when started
+	eval    *process          // the evaluator, when started
 	api     *testinfra.Client // the admin API as the bootstrap token
 }
 
 // newStack starts a stack; withEvaluator adds an evaluator on the same database and
-// Redis.
-func newStack(t *testing.T, withEvaluator bool) *stack {
+// Redis, with evalEnv (NAME=value) added to its environment.
+func newStack(t testing.TB, withEvaluator bool, evalEnv ...string) *stack {
 	t.Helper()
 	db, redis := testinfra.MigratedDB(t), testinfra.RedisURL(t)
 	adminBin, evalBin := binaries(t)
@@ -271,7 +272,8 @@ func newStack(t *testing.T, withEvaluator bool) *stack {
 	s := &stack{t: t}
 	s.URL = startProcess(t, "admin", adminBin, env, "serve").url
 	if withEvaluator {
-		s.EvalURL = startProcess(t, "evaluator", evalBin, append(env, "ANALYTICS_FLUSH_INTERVAL=1s", "DB_MAX_CONNS=2")).url
+		s.eval = startProcess(t, "evaluator", evalBin, append(append(env, "ANALYTICS_FLUSH_INTERVAL=1s", "DB_MAX_CONNS=2"), evalEnv...))
+		s.EvalURL = s.eval.url
 	}
 	s.api = &testinfra.Client{T: t, URL: s.URL, Auth: "Bearer " + adminToken}
 	s.api.Must(http.StatusCreated, "POST", "/api/v1/projects", map[string]any{"key": project, "name": "Shop",
@@ -394,7 +396,7 @@ func (e auditEntry) String() string {
 	return fmt.Sprintf("#%d %s by %s (%s) flag=%s env=%s", e.ID, e.Action, e.Actor.Name, e.Actor.Type, e.Flag, e.Environment)
 }
 
-func decode(t *testing.T, r testinfra.Response, out any) {
+func decode(t testing.TB, r testinfra.Response, out any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, out); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)

@@ -13,7 +13,7 @@
 //	if got := p.Text("h1"); got != "Flags" { t.Errorf("heading %q", got) }
 //
 // Each page watches what it loads and logs. A request to any origin other than the
-// test server's, console.error and console.assert calls, uncaught exceptions and
+// test server's (and those a test allows with AllowOrigins), console.error and console.assert calls, uncaught exceptions and
 // unhandled rejections, Content-Security-Policy violations and error entries of the
 // browser log (a failed resource, say) are problems; a problem still there when the test
 // ends fails the test, unless Page.Allow allowed it or Page.TakeProblems took it (to

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,6 +289,55 @@ func TestOffOrigin(t *testing.T) {
 		if pr.Kind != browser.OffOrigin {
 			t.Errorf("a blocked request should be reported once, as off-origin: %v", pr)
 		}
+	}
+}
+
+// AllowOrigins lets a page call another origin of the test (a service answering with
+// CORS headers); every other origin is still blocked and reported, and an origin with
+// a path is refused.
+func TestAllowOrigins(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.Host, "127.0.0.1:") {
+			elsewhere.Add(1)
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Write([]byte("from the api"))
+	}))
+	defer api.Close()
+	srv := site(t)
+	defer srv.Close()
+	b := browser.Start(t)
+	p := b.Page(t, srv.URL, browser.AllowOrigins(api.URL))
+	p.Go("/form")
+	var said string
+	p.Eval(`fetch(`+strconv.Quote(api.URL+"/hello")+`).then((r) => r.text())`, &said)
+	if said != "from the api" {
+		t.Errorf("the fetch from the allowed origin said %q", said)
+	}
+	if ps := p.Problems(); len(ps) != 0 {
+		t.Errorf("problems after a fetch from an allowed origin: %v", ps)
+	}
+	// The API's server under another name is another origin.
+	other := strings.Replace(api.URL, "127.0.0.1", "localhost", 1) + "/hello"
+	var failed bool
+	p.Eval(`fetch(`+strconv.Quote(other)+`).then(() => false, () => true)`, &failed)
+	if !failed {
+		t.Error("the fetch from an origin not allowed succeeded")
+	}
+	ps := p.TakeProblems()
+	if len(ps) != 1 || !hasProblem(ps, browser.OffOrigin, other) {
+		t.Errorf("want the one off-origin request to %s: %v", other, ps)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("a request to an origin not allowed reached its server (%d times)", n)
+	}
+
+	r := &recorder{TB: t}
+	got := r.run(func() { b.Page(r, srv.URL, browser.AllowOrigins(api.URL+"/api")) })
+	if len(got) != 1 || !strings.Contains(got[0], "is not an origin") {
+		t.Errorf("an origin with a path: failures %q, want one saying it is not an origin", got)
 	}
 }
 

@@ -49,6 +49,7 @@ type Page struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	base   *url.URL
+	extra  []string // origins the page may load from besides base's (AllowOrigins)
 
 	mu        sync.Mutex
 	problems  []Problem
@@ -58,30 +59,55 @@ type Page struct {
 	dismiss   bool
 }
 
+// PageOption changes how Browser.Page opens a page.
+type PageOption func(*pageOptions)
+
+type pageOptions struct {
+	origins []string
+}
+
+// AllowOrigins lets the page load from these origins too ("http://127.0.0.1:8081"),
+// besides the test server's: a service of the test that the page calls across
+// origins, say. Requests to them are neither blocked nor reported; every other
+// origin still is.
+func AllowOrigins(origins ...string) PageOption {
+	return func(o *pageOptions) { o.origins = append(o.origins, origins...) }
+}
+
 // Page opens a tab for pages of baseURL (the test server, whose origin is the only
-// one the page may load from); it is closed when the test ends, after a check that it
-// has no problems left.
-func (b *Browser) Page(t testing.TB, baseURL string) *Page {
+// one the page may load from, with those of AllowOrigins); it is closed when the test
+// ends, after a check that it has no problems left.
+func (b *Browser) Page(t testing.TB, baseURL string, opts ...PageOption) *Page {
 	t.Helper()
 	base, err := url.Parse(baseURL)
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		t.Fatalf("browser: base URL %q is not absolute", baseURL)
 	}
+	var o pageOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	p := &Page{Timeout: DefaultTimeout, t: t, base: base, offOrigin: map[network.RequestID]bool{}}
+	for _, s := range o.origins {
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("browser: allowed origin %q is not an origin (scheme://host:port)", s)
+		}
+		p.extra = append(p.extra, u.Scheme+"://"+u.Host)
+	}
 	p.ctx, p.cancel = chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(p.onEvent))
-	origin := base.Scheme + "://" + base.Host
+	// Everything but the test server's origin (and the allowed ones) is blocked; the
+	// requests are still seen (and reported) first.
+	patterns := []*network.BlockPattern{{URLPattern: base.Scheme + "://" + base.Host + "/*", Block: false}}
+	for _, origin := range p.extra {
+		patterns = append(patterns, &network.BlockPattern{URLPattern: origin + "/*", Block: false})
+	}
+	patterns = append(patterns, &network.BlockPattern{URLPattern: "*://*:*/*", Block: true})
 	err = firstRun(p.ctx, startTimeout, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if _, err := chromedp.EmulateViewport(ViewportWidth, ViewportHeight)(ctx, tg); err != nil {
 			return err
 		}
-		// Everything but the test server's origin is blocked; the requests are still
-		// seen (and reported) first.
-		if _, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{
-			URLPatterns: []*network.BlockPattern{
-				{URLPattern: origin + "/*", Block: false},
-				{URLPattern: "*://*:*/*", Block: true},
-			},
-		}); err != nil {
+		if _, err := cdp.Call(ctx, tg, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns}); err != nil {
 			return fmt.Errorf("block other origins: %w", err)
 		}
 		if _, err := cdp.Call(ctx, tg, runtime.AddBinding, runtime.AddBindingParams{Name: bindingName, ExecutionContextName: world}); err != nil {

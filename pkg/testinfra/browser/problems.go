@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	cdplog "github.com/chromedp/cdproto/log"
@@ -18,7 +19,7 @@ type Kind string
 // The kinds of problem.
 const (
 	// OffOrigin is a request (or a WebSocket) to another origin than the test
-	// server's; the page blocks it.
+	// server's (and those of AllowOrigins); the page blocks it.
 	OffOrigin Kind = "off-origin"
 	// Console is a console.error or a failed console.assert.
 	Console Kind = "console"
@@ -98,8 +99,8 @@ func (p *Page) add(pr Problem) {
 	p.problems = append(p.problems, pr)
 }
 
-// sameOrigin reports whether a page may load u: the test server's origin, and the
-// schemes that fetch nothing from a network.
+// sameOrigin reports whether a page may load u: the test server's origin, those of
+// AllowOrigins, and the schemes that fetch nothing from a network.
 func (p *Page) sameOrigin(u string) bool {
 	pu, err := url.Parse(u)
 	if err != nil {
@@ -111,7 +112,10 @@ func (p *Page) sameOrigin(u string) bool {
 	case "blob": // blob:http://host:port/uuid
 		return p.sameOrigin(pu.Opaque)
 	}
-	return pu.Scheme == p.base.Scheme && pu.Host == p.base.Host
+	if pu.Scheme == p.base.Scheme && pu.Host == p.base.Host {
+		return true
+	}
+	return slices.Contains(p.extra, pu.Scheme+"://"+pu.Host)
 }
 
 // bindingName is the function through which the page's isolated world reports CSP

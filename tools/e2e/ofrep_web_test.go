@@ -352,10 +352,18 @@ func TestOFREPWebProvider(t *testing.T) {
 	t.Logf("with a server key: %s: %s; the page reported %v", sst.Status, sst.Error, srvPage.TakeProblems())
 
 	// A restart closes the stream; the browser opens it again (the same URL: the
-	// token's secret is the same) and changes arrive again.
-	before := w.state(p).opens()
+	// token's secret is the same), and catches up: a change made while the evaluator
+	// was down arrives once it is back (EventSource sends Last-Event-ID, which is older
+	// than the version then current). Changes arrive again afterwards.
+	before := w.state(p)
+	w.eval.stop()
+	want := !*before.Value
+	w.toggle(t, want)
 	w.eval.restart(t)
-	w.waitState(p, webReconnect, "reopen the stream after a restart", func(s webState) bool { return s.opens() > before })
+	w.waitState(p, webReconnect, "reopen the stream after a restart", func(s webState) bool { return s.opens() > before.opens() })
+	w.waitState(p, webReconnect, "serve the change made while the evaluator was down", func(s webState) bool {
+		return s.Value != nil && *s.Value == want
+	})
 	w.checkReconnect(p, "after a restart")
 }
 

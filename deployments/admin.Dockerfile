@@ -9,6 +9,8 @@ COPY go.work go.work.sum ./
 COPY pkg/go.mod pkg/go.sum pkg/
 COPY pkg/platform/go.mod pkg/platform/go.sum pkg/platform/
 COPY pkg/testinfra/go.mod pkg/testinfra/go.sum pkg/testinfra/
+COPY sdk/go/go.mod sdk/go/go.sum sdk/go/
+COPY sdk/go/openfeature/go.mod sdk/go/openfeature/go.sum sdk/go/openfeature/
 COPY migrations/go.mod migrations/
 COPY services/admin/go.mod services/admin/go.sum services/admin/
 COPY services/evaluator/go.mod services/evaluator/go.sum services/evaluator/

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -535,4 +536,42 @@ func containsField(fields []string, f string) bool {
 		}
 	}
 	return false
+}
+
+// TestStreamOverHTTP2: where the connection cannot be taken over from the HTTP server
+// (HTTP/2), the handler writes the events itself, and they arrive as over HTTP/1.1.
+func TestStreamOverHTTP2(t *testing.T) {
+	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
+	seed(h)
+	srv := httptest.NewUnstartedServer(h.handler)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+h.env.Key)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.ProtoMajor != 2 || res.StatusCode != 200 {
+		t.Fatalf("%s %d", res.Proto, res.StatusCode)
+	}
+	lines := bufio.NewScanner(res.Body)
+	next := func() string {
+		for lines.Scan() {
+			if l := lines.Text(); strings.HasPrefix(l, "id: ") {
+				return strings.TrimPrefix(l, "id: ")
+			}
+		}
+		t.Fatalf("the stream ended: %v", lines.Err())
+		return ""
+	}
+	next()
+	v := h.change("rollout", true)
+	if got := next(); got != strconv.FormatInt(v, 10) {
+		t.Errorf("event for version %s, want %d", got, v)
+	}
 }

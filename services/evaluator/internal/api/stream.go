@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
+	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
 
 // stream answers GET /api/v1/stream: one event per new version of the environment's
@@ -73,9 +76,16 @@ func lastEventID(r *http.Request) int64 {
 	return v
 }
 
-// serveStream holds a stream open until the client leaves, the key is revoked or
-// expires, or the evaluator shuts down. The first event is the current version,
-// unless the client says it has it; each later one a newer version.
+// serveStream opens a stream. The first event is the current version, unless the
+// client says it has it; each later one a newer version. The stream lasts until the
+// client leaves, the key is revoked or expires, or the evaluator shuts down.
+//
+// Over HTTP/1.1 the connection is taken over from the HTTP server once the stream is
+// open: an evaluator holds many thousands of streams, and the server keeps, for each
+// connection it serves, read and write buffers, a background reader and the
+// handler's grown stack, which an event stream does not need. A small goroutine
+// writes its events instead. Where the connection cannot be taken over (HTTP/2), the
+// handler writes them itself.
 func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64) []byte) error {
 	snap, err := a.snapshot(c)
 	if err != nil {
@@ -85,60 +95,142 @@ func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
 	// Opened before reading the version: an announcement in between wakes the stream.
 	current := a.hub.Version(k.EnvironmentID, snap.Version)
 	sent := lastEventID(c.Request())
+	first := append(make([]byte, 0, 128), "retry: 1000\n\n"...)
+	if current > sent {
+		first = event(first, current)
+		sent = current
+	}
+	p := pump{hub: a.hub, st: st, env: k.EnvironmentID, expires: k.ExpiresAt, sent: sent, event: event, heartbeat: a.live.Heartbeat}
 
 	w := c.Response()
-	rc := http.NewResponseController(w)
-	// The server's write timeout bounds answers, not streams.
-	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set(echo.HeaderContentType, "text/event-stream")
 	h.Set(echo.HeaderCacheControl, "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx would hold events back otherwise
-	w.WriteHeader(http.StatusOK)
-
-	buf := make([]byte, 0, 128)
-	buf = append(buf, "retry: 1000\n\n"...)
-	if current > sent {
-		buf = event(buf, current)
-		sent = current
+	rc := http.NewResponseController(w)
+	if c.Request().ProtoMajor == 1 {
+		if conn, _, err := rc.Hijack(); err == nil {
+			// The server's buffers go with it: a GET stream has nothing more to read.
+			w.Committed, w.Status = true, http.StatusOK // for the access log and metrics
+			out := connSink{conn: conn}
+			if err := out.write(append(responseHead(h), first...)); err != nil {
+				out.close()
+				st.Close()
+				return nil
+			}
+			go p.run(out, nil)
+			return nil
+		}
 	}
-	heartbeat := time.NewTicker(a.live.Heartbeat)
+	// The server's write timeout bounds answers, not streams.
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	out := flushSink{w: w, rc: rc}
+	if err := out.write(first); err != nil {
+		st.Close()
+		return nil
+	}
+	p.run(out, c.Request().Context().Done())
+	return nil
+}
+
+// responseHead is the status line and headers of a stream written on a connection
+// taken over: its body ends when the connection closes.
+func responseHead(h http.Header) []byte {
+	b := append(make([]byte, 0, 512), "HTTP/1.1 200 OK\r\n"...)
+	for name, values := range h {
+		for _, v := range values {
+			b = append(append(append(append(b, name...), ": "...), v...), "\r\n"...)
+		}
+	}
+	return append(b, "Connection: close\r\n\r\n"...)
+}
+
+// sink is where a stream's bytes go.
+type sink interface {
+	write(p []byte) error
+	close()
+}
+
+// streamWriteTimeout bounds one write to a stream: a client that stops reading is
+// dropped rather than holding its writer.
+const streamWriteTimeout = 10 * time.Second
+
+// connSink writes to a connection taken over from the HTTP server.
+type connSink struct{ conn net.Conn }
+
+func (s connSink) write(p []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+	_, err := s.conn.Write(p)
+	return err
+}
+
+func (s connSink) close() { _ = s.conn.Close() }
+
+// flushSink writes through the HTTP server (HTTP/2), flushing each event.
+type flushSink struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (s flushSink) write(p []byte) error {
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+func (flushSink) close() {}
+
+// pump writes one stream's events and heartbeats.
+type pump struct {
+	hub       *streams.Hub
+	st        *streams.Stream
+	env       string
+	expires   *time.Time
+	sent      int64
+	event     func([]byte, int64) []byte
+	heartbeat time.Duration
+}
+
+// run writes until the stream ends: the hub ends it, the key expires, done is closed
+// (the client left, where the server tells), or a write fails (the client left).
+func (p pump) run(out sink, done <-chan struct{}) {
+	defer out.close()
+	defer p.st.Close()
+	heartbeat := time.NewTicker(p.heartbeat)
 	defer heartbeat.Stop()
 	var expired <-chan time.Time
-	if k.ExpiresAt != nil {
-		t := time.NewTimer(time.Until(*k.ExpiresAt))
+	if p.expires != nil {
+		t := time.NewTimer(time.Until(*p.expires))
 		defer t.Stop()
 		expired = t.C
 	}
-	done := c.Request().Context().Done()
+	var buf []byte
 	for {
-		if len(buf) > 0 {
-			if _, err := w.Write(buf); err != nil {
-				return nil
-			}
-			if err := rc.Flush(); err != nil {
-				return nil
-			}
-			buf = buf[:0]
-		}
 		select {
-		case <-st.Wake():
-			if v := a.hub.Version(k.EnvironmentID, 0); v > sent {
-				buf = event(buf, v)
-				sent = v
+		case <-p.st.Wake():
+			if v := p.hub.Version(p.env, 0); v > p.sent {
+				buf = p.event(buf[:0], v)
+				p.sent = v
 			}
 		case <-heartbeat.C:
-			buf = append(buf, ": heartbeat\n\n"...)
-		case <-st.Done():
-			return nil
+			buf = append(buf[:0], ": heartbeat\n\n"...)
+		case <-p.st.Done():
+			return
 		case <-expired:
-			return nil
+			return
 		case <-done:
-			return nil
+			return
+		}
+		if len(buf) > 0 {
+			if err := out.write(buf); err != nil {
+				return
+			}
+			buf = buf[:0]
 		}
 	}
 }

@@ -86,6 +86,21 @@ func (c *Client) SDKKey(ctx context.Context, project, env, name string) (string,
 	return created.Key, err
 }
 
+// NewSDKKey creates an SDK key of a kind ("server" or "client") for an environment and
+// returns its id, for RevokeSDKKey, and the key.
+func (c *Client) NewSDKKey(ctx context.Context, project, env, name, kind string) (id, key string, err error) {
+	var created struct{ ID, Key string }
+	err = c.Expect(ctx, &created, http.MethodPost, "/api/v1/projects/"+project+"/environments/"+env+"/sdk-keys",
+		map[string]any{"name": name, "kind": kind}, http.StatusCreated)
+	return created.ID, created.Key, err
+}
+
+// RevokeSDKKey revokes an SDK key by its id.
+func (c *Client) RevokeSDKKey(ctx context.Context, project, env, id string) error {
+	return c.Expect(ctx, nil, http.MethodDelete, "/api/v1/projects/"+project+"/environments/"+env+"/sdk-keys/"+id,
+		nil, http.StatusNoContent)
+}
+
 // EnsureProject creates a project unless it exists.
 func (c *Client) EnsureProject(ctx context.Context, key string) error {
 	return c.Expect(ctx, nil, http.MethodPost, "/api/v1/projects", map[string]any{"key": key, "name": key},

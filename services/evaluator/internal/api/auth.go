@@ -22,7 +22,14 @@ func credentials(r *http.Request) string {
 }
 
 var errServerKeyInBrowser = domain.Errorf(domain.CodeForbidden,
-	"this is a server SDK key, which must not be used in a browser (the request has an Origin); create a client key for web and mobile apps")
+	"this is a server SDK key, which must not be used in a browser; create a client key for web and mobile apps")
+
+// fromBrowser reports whether a browser sent the request: cross-origin requests carry
+// an Origin, and browsers mark every fetch, same-origin ones too, with Sec-Fetch-*
+// headers, which scripts cannot remove. Servers send neither.
+func fromBrowser(r *http.Request) bool {
+	return r.Header.Get(echo.HeaderOrigin) != "" || r.Header.Get("Sec-Fetch-Mode") != "" || r.Header.Get("Sec-Fetch-Site") != ""
+}
 
 func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -32,7 +39,7 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		// A server key can read definitions, rules and all: one pasted into a web page
 		// fails loudly at once rather than leaking later.
-		if k.Kind != domain.SDKKeyClient && c.Request().Header.Get(echo.HeaderOrigin) != "" {
+		if k.Kind != domain.SDKKeyClient && fromBrowser(c.Request()) {
 			return errServerKeyInBrowser
 		}
 		c.Set("key", &k)

@@ -44,13 +44,18 @@ func browserPath(p string) bool {
 func (a *API) corsHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		if !browserPath(r.URL.Path) {
+			return next(c)
+		}
+		// Answers differ by origin: caches must keep them apart, even the answer to a
+		// request without one.
+		h := c.Response().Header()
+		h.Add(echo.HeaderVary, echo.HeaderOrigin)
 		origin := r.Header.Get(echo.HeaderOrigin)
-		if origin == "" || !browserPath(r.URL.Path) {
+		if origin == "" {
 			return next(c)
 		}
 		preflight := r.Method == http.MethodOptions && r.Header.Get(echo.HeaderAccessControlRequestMethod) != ""
-		h := c.Response().Header()
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
 		if !a.cors.allow(origin) {
 			if preflight {
 				return domain.Errorf(domain.CodeForbidden, "origin %s is not in CORS_ALLOWED_ORIGINS", origin)

@@ -30,13 +30,14 @@ type report struct {
 	Evaluations []reportEntry `json:"evaluations"`
 }
 
-var reasons = map[string]bool{}
-
-func init() {
-	for _, r := range []eval.Reason{eval.ReasonTargetingMatch, eval.ReasonSplit, eval.ReasonDefault, eval.ReasonDisabled,
-		eval.ReasonPrerequisiteFailed, eval.ReasonError} {
-		reasons[string(r)] = true
+// knownReason reports whether r is one of the engine's reasons.
+func knownReason(r string) bool {
+	switch eval.Reason(r) {
+	case eval.ReasonTargetingMatch, eval.ReasonSplit, eval.ReasonDefault, eval.ReasonDisabled,
+		eval.ReasonPrerequisiteFailed, eval.ReasonError:
+		return true
 	}
+	return false
 }
 
 // events answers POST /api/v1/events: evaluation counts SDKs made in process, so
@@ -65,7 +66,7 @@ func (a *API) events(c echo.Context) error {
 		if len(e.Variant) > maxVariantLength {
 			fields = append(fields, domain.FieldError{Field: at + "variant", Message: fmt.Sprintf("must be at most %d characters", maxVariantLength)})
 		}
-		if !reasons[e.Reason] {
+		if !knownReason(e.Reason) {
 			fields = append(fields, domain.FieldError{Field: at + "reason", Message: "must be one of TARGETING_MATCH, SPLIT, DEFAULT, DISABLED, PREREQUISITE_FAILED, ERROR"})
 		}
 		if e.Count < 1 || e.Count > maxReportCount {

@@ -274,6 +274,26 @@ func TestStreamRevocation(t *testing.T) {
 	}
 }
 
+// TestStreamKeyExpiry: an expiry set after a stream opened (a rotation's grace period
+// sets one, and changes the environment) ends the stream when it comes.
+func TestStreamKeyExpiry(t *testing.T) {
+	h := newHarness(t, newDB(t), testinfra.RedisURL(t), defaults())
+	seed(h)
+	rotated := h.env.NewKey(nil)
+	s := openStream(t, h.URL+"/api/v1/stream", "Authorization", "Bearer "+rotated)
+	s.next(t, 5*time.Second)
+	if _, err := h.env.DB.Exec(`UPDATE sdk_keys SET expires_at = now() + interval '1 second' WHERE digest = sha256($1::bytea)`, []byte(rotated)); err != nil {
+		t.Fatal(err)
+	}
+	h.change("rollout", true)
+	s.next(t, 5*time.Second) // the change itself
+	select {
+	case <-s.ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived its key's grace period")
+	}
+}
+
 // TestStreamLimits: past a key's limit, 429; past the process's, 503; each with
 // Retry-After and a problem naming the limit. Closed streams free their places.
 func TestStreamLimits(t *testing.T) {
@@ -474,8 +494,14 @@ func TestCORS(t *testing.T) {
 	if evil := bulk(h, client, "", "Origin", "https://evil.example"); evil.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("another origin got CORS headers: %v", evil.Header)
 	}
-	// Server-side callers send no Origin, and are unaffected.
-	if plain := bulk(h, h.env.Key, ""); plain.Status != 200 || plain.Header.Get("Access-Control-Allow-Origin") != "" {
+	// A page of the evaluator's own origin sends no Origin on a GET, but its browser
+	// marks the fetch.
+	if same := h.Do("GET", "/api/v1/evaluate/rollout?key=u1", nil, "Sec-Fetch-Mode", "cors", "Sec-Fetch-Site", "same-origin"); same.Status != 403 {
+		t.Errorf("server key from a same-origin page: %d", same.Status)
+	}
+	// Server-side callers send neither, and are unaffected.
+	plain := bulk(h, h.env.Key, "")
+	if plain.Status != 200 || plain.Header.Get("Access-Control-Allow-Origin") != "" || plain.Header.Get("Vary") != "Origin" {
 		t.Errorf("server key without Origin: %d %v", plain.Status, plain.Header)
 	}
 }

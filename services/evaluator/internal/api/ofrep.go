@@ -141,7 +141,7 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	// The tokens' window and secret are part of the tag: a client revalidating after its
 	// stream URL expired, or was signed by a secret no longer used, gets a fresh answer
 	// with a fresh URL, not a 304 that keeps the old one.
-	tag := etag(environment(c), snap.Version, a.tokens.Tag(), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
+	tag := etag(environment(c), snap.Version, a.tokens.Tag(sdkKey(c).ID), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
 	c.Response().Header().Set("ETag", tag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
 		return c.NoContent(http.StatusNotModified)

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 	"github.com/switchyard/switchyard/services/evaluator/internal/streams"
 )
@@ -19,7 +20,7 @@ import (
 // stream answers GET /api/v1/stream: one event per new version of the environment's
 // definitions, for server SDKs (docs/LIVE_UPDATES.md).
 func (a *API) stream(c echo.Context) error {
-	return a.serveStream(c, sdkKey(c), versionEvent)
+	return a.serveStream(c, sdkKey(c), versionEvent, lastEventID(c.Request()))
 }
 
 // ofrepStream answers GET /ofrep/v1/stream?token=…: OFREP's change events. The token,
@@ -40,7 +41,12 @@ func (a *API) ofrepStream(c echo.Context) error {
 		return domain.Wrap(domain.CodeUnavailable, err, "cannot check the stream token's key right now; retry")
 	}
 	c.Set("key", &k)
-	return a.serveStream(c, &k, refetchEvent)
+	// Last-Event-ID is not trusted here: the official web provider does not ask again
+	// when its stream reconnects, so a browser told about a version whose refetch then
+	// failed (the evaluator went down in between) would stay behind. Every connection
+	// starts with the current version, and costs the client one revalidation (a 304
+	// when nothing changed).
+	return a.serveStream(c, &k, refetchEvent, 0)
 }
 
 // versionEvent is the definitions stream's event.
@@ -86,19 +92,23 @@ func lastEventID(r *http.Request) int64 {
 // handler's grown stack, which an event stream does not need. A small goroutine
 // writes its events instead. Where the connection cannot be taken over (HTTP/2), the
 // handler writes them itself.
-func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64) []byte) error {
+func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64) []byte, sent int64) error {
 	snap, err := a.snapshot(c)
 	if err != nil {
 		return err
 	}
-	st, err := a.hub.Open(k.EnvironmentID, k.ID, k.ExpiresAt)
+	st, err := a.hub.Open(streams.Owner{Environment: k.EnvironmentID, KeyID: k.ID, ExpiresAt: k.ExpiresAt,
+		ClientKey: k.Kind == domain.SDKKeyClient, Address: httpapi.ClientKey(c.RealIP())})
 	if err != nil {
 		return err
 	}
 	// Opened before reading the version: an announcement in between wakes the stream.
 	current := a.hub.Version(k.EnvironmentID, snap.Version)
-	sent := lastEventID(c.Request())
-	first := append(make([]byte, 0, 128), "retry: 1000\n\n"...)
+	// The heartbeat interval comes first, so that clients can tell a quiet stream
+	// from a dead one whatever STREAM_HEARTBEAT is.
+	first := append(make([]byte, 0, 128), "retry: 1000\n: heartbeat "...)
+	first = strconv.AppendInt(first, int64(max(a.live.Heartbeat/time.Second, 1)), 10)
+	first = append(first, "\n\n"...)
 	if current > sent {
 		first = event(first, current)
 		sent = current
@@ -115,6 +125,11 @@ func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64)
 		if conn, _, err := rc.Hijack(); err == nil {
 			// The server's buffers go with it: a GET stream has nothing more to read.
 			w.Committed, w.Status = true, http.StatusOK // for the access log and metrics
+			// A client whose network vanished acknowledges nothing: the heartbeats it
+			// does not acknowledge end the connection within two of them, rather than
+			// when TCP gives up retransmitting (a quarter of an hour), and its place
+			// is free again.
+			setUserTimeout(conn, 2*a.live.Heartbeat)
 			out := connSink{conn: conn}
 			if err := out.write(append(responseHead(h), first...)); err != nil {
 				out.close()
@@ -125,8 +140,8 @@ func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64)
 			return nil
 		}
 	}
-	// The server's write timeout bounds answers, not streams.
-	_ = rc.SetWriteDeadline(time.Time{})
+	// The server's write timeout bounds answers, not streams: each write gets its own.
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	out := flushSink{w: w, rc: rc}
 	if err := out.write(first); err != nil {
@@ -177,6 +192,7 @@ type flushSink struct {
 }
 
 func (s flushSink) write(p []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := s.w.Write(p); err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if cfg.StreamTokenSecret == nil {
 		log.Warn("STREAM_TOKEN_SECRET is not set: OFREP stream URLs are signed with a random secret and work only on this replica")
 	}
-	a.Streams = streams.New(streams.Options{PerKey: cfg.StreamsPerKey, Max: cfg.StreamsMax})
+	a.Streams = streams.New(streams.Options{PerKey: cfg.StreamsPerKey, PerAddress: cfg.StreamsPerAddress, Max: cfg.StreamsMax})
 	a.recheck = newPending()
 	a.poll = make(chan struct{}, 1)
 

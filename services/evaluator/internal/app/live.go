@@ -75,9 +75,14 @@ func (a *App) recheckKeys(ctx context.Context, timeout time.Duration) {
 				cancel()
 				gone := errors.Is(err, keys.ErrUnknownKey) || domain.ErrorCode(err) == domain.CodeUnauthorized ||
 					(err == nil && k.EnvironmentID != env)
-				if gone {
+				switch {
+				case gone:
 					a.log.Info("ending the streams of a revoked SDK key", "environment", env, "key_id", id)
 					a.Streams.EndKey(env, id)
+				case err == nil && k.ExpiresAt != nil:
+					// An expiry set after the streams opened (a rotation's grace
+					// period) ends them when it comes.
+					a.Streams.EndKeyAt(env, id, *k.ExpiresAt)
 				}
 			}
 		}

@@ -69,8 +69,11 @@ type Config struct {
 	// STREAM_POLL_INTERVAL, default 2s: while Redis is unreachable, how often the
 	// versions of environments with open streams are read from PostgreSQL.
 	StreamPollInterval time.Duration
-	StreamsPerKey      int // STREAMS_PER_KEY, default 1000: open streams per SDK key
-	StreamsMax         int // STREAMS_MAX, default 20000: open streams per process
+	StreamsPerKey      int // STREAMS_PER_KEY, default 1000: open streams per server SDK key
+	// STREAMS_PER_ADDRESS, default 100: open streams of client keys per client address
+	// (every tab of a web app shares its client key, so those are limited per visitor).
+	StreamsPerAddress int
+	StreamsMax        int // STREAMS_MAX, default 20000: open streams per process
 }
 
 // Load reads the configuration through getenv and reports every bad variable at once.
@@ -106,6 +109,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StreamHeartbeat:    r.Duration("STREAM_HEARTBEAT", 15*time.Second),
 		StreamPollInterval: r.Duration("STREAM_POLL_INTERVAL", 2*time.Second),
 		StreamsPerKey:      int(r.Int("STREAMS_PER_KEY", 1000, 1)),
+		StreamsPerAddress:  int(r.Int("STREAMS_PER_ADDRESS", 100, 1)),
 		StreamsMax:         int(r.Int("STREAMS_MAX", 20_000, 1)),
 	}
 	if c.PublicURL != "" {
@@ -116,6 +120,9 @@ func Load(getenv func(string) string) (Config, error) {
 			r.Fail("STREAM_TOKEN_SECRET: must be at least 32 characters")
 		}
 		c.StreamTokenSecret = []byte(s)
+	}
+	if c.StreamTokenTTL < time.Minute {
+		r.Fail("STREAM_TOKEN_TTL: %v is shorter than a minute; clients would fetch a new URL (and the flags) that often", c.StreamTokenTTL)
 	}
 	if c.StreamsPerKey > c.StreamsMax {
 		r.Fail("STREAMS_PER_KEY: %d is more than STREAMS_MAX (%d)", c.StreamsPerKey, c.StreamsMax)

@@ -86,6 +86,8 @@ type Authenticator struct {
 	// resubscription), so a neighbour's failures behind one address never hold up a
 	// real key.
 	confirmed map[[sha256.Size]byte]struct{}
+	// byID holds the answers of Valid.
+	byID map[string]*entry
 }
 
 // negativeTTL is how long an unknown key stays unknown without asking again.
@@ -103,7 +105,8 @@ const (
 // and limits failed authentications per client with failures (nil for no limit).
 func New(src Lookup, ttl, timeout time.Duration, failures Limiter) *Authenticator {
 	return &Authenticator{src: src, ttl: ttl, timeout: timeout, failures: failures, now: time.Now,
-		known: map[[sha256.Size]byte]*entry{}, unknown: map[[sha256.Size]byte]time.Time{}, confirmed: map[[sha256.Size]byte]struct{}{}}
+		known: map[[sha256.Size]byte]*entry{}, unknown: map[[sha256.Size]byte]time.Time{}, confirmed: map[[sha256.Size]byte]struct{}{},
+		byID: map[string]*entry{}}
 }
 
 var (
@@ -217,17 +220,36 @@ func (a *Authenticator) check(k Key, now time.Time) error {
 // revocation is one), and a stream token is checked before its stream opens. It
 // returns the key, errRevoked or errExpired (401), ErrUnknownKey for a key that no
 // longer exists, or the database's failure.
+//
+// Answers are reused for the cache TTL, like lookups by key, and dropped with them
+// when the key's environment changes: a client cannot make each stream it opens cost
+// a query, and a revocation is seen at once.
 func (a *Authenticator) Valid(ctx context.Context, id string) (Key, error) {
-	v, err, _ := a.group.Do("id:"+id, func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
-		defer cancel()
-		return a.src.SDKKeyByID(lctx, id)
-	})
-	if err != nil {
-		return Key{}, err
+	now := a.now()
+	a.mu.RLock()
+	e := a.byID[id]
+	a.mu.RUnlock()
+	if e == nil || now.Sub(e.fetched) >= a.ttl {
+		v, err, _ := a.group.Do("id:"+id, func() (any, error) {
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.timeout)
+			defer cancel()
+			asked := a.now()
+			k, err := a.src.SDKKeyByID(lctx, id)
+			return lookup{info: k, asked: asked}, err
+		})
+		if err != nil {
+			return Key{}, err
+		}
+		res := v.(lookup)
+		e = &entry{info: res.info, fetched: res.asked}
+		a.mu.Lock()
+		if len(a.byID) >= maxKnown {
+			clear(a.byID)
+		}
+		a.byID[id] = e
+		a.mu.Unlock()
 	}
-	k := v.(Key)
-	return k, a.check(k, a.now())
+	return e.info, a.check(e.info, now)
 }
 
 func (a *Authenticator) putKnown(digest [sha256.Size]byte, e *entry) {
@@ -272,6 +294,11 @@ func (a *Authenticator) DropEnvironment(environmentID string) {
 			delete(a.known, k)
 		}
 	}
+	for id, e := range a.byID {
+		if e.info.EnvironmentID == environmentID {
+			delete(a.byID, id)
+		}
+	}
 	clear(a.unknown)
 }
 
@@ -282,6 +309,7 @@ func (a *Authenticator) DropAll() {
 	defer a.mu.Unlock()
 	clear(a.known)
 	clear(a.unknown)
+	clear(a.byID)
 }
 
 // Len returns the number of known and unknown keys held.

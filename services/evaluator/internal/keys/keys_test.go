@@ -64,6 +64,21 @@ func TestValid(t *testing.T) {
 	if _, err := a.Valid(ctx, "gone"); !errors.Is(err, ErrUnknownKey) {
 		t.Errorf("unknown key: %v", err)
 	}
+	// Answers are reused: a client opening stream after stream costs one query.
+	calls := src.calls
+	for range 5 {
+		a.Valid(ctx, "live")
+	}
+	if src.calls != calls {
+		t.Errorf("%d queries for answers held", src.calls-calls)
+	}
+	// A change of the environment (a revocation is one) drops them.
+	src.keys[[32]byte{1}] = Key{ID: "live", EnvironmentID: "prod", RevokedAt: &past}
+	a.DropEnvironment("prod")
+	if _, err := a.Valid(ctx, "live"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Errorf("revoked, after the environment changed: %v", err)
+	}
+	a.DropAll()
 	src.down = true
 	if _, err := a.Valid(ctx, "live"); err == nil || errors.Is(err, ErrUnknownKey) || domain.ErrorCode(err) == domain.CodeUnauthorized {
 		t.Errorf("database down must be neither valid nor a refusal: %v", err)

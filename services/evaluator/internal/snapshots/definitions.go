@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,9 +28,10 @@ type Definitions struct {
 // in memory the cache holds only compiled snapshots, and the encoding is made once
 // per version however many SDKs fetch it.
 type definitions struct {
-	mu     sync.Mutex
-	byEnv  map[string]*Definitions
-	forced map[string]time.Time // last load forced by a client's hint, per environment
+	mu      sync.Mutex
+	byEnv   map[string]*Definitions
+	forced  map[string]time.Time // last load forced by a client's hint, per environment
+	forcing map[string]bool      // such a load is under way
 }
 
 // Definitions returns the environment's definitions at version or newer, as far as a
@@ -41,7 +44,9 @@ func (c *Cache) Definitions(ctx context.Context, environmentID string, version i
 	if d != nil && d.Version >= version {
 		return d, nil
 	}
-	v, err, _ := c.group.Do("definitions:"+environmentID, func() (any, error) {
+	// One load per version: a caller that wants a newer version than a load under way
+	// does not join it.
+	v, err, _ := c.group.Do("definitions:"+environmentID+":"+strconv.FormatInt(version, 10), func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.LoadTimeout+c.opt.RedisTimeout)
 		defer cancel()
 		return c.loadDefinitions(lctx, environmentID, version)
@@ -81,7 +86,7 @@ func (c *Cache) loadDefinitions(ctx context.Context, environmentID string, versi
 	}
 	data, err := json.Marshal(ds)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode definitions of environment %s: %w", environmentID, err)
 	}
 	return encodeDefinitions(ds.Version, data)
 }
@@ -90,10 +95,10 @@ func encodeDefinitions(version int64, data []byte) (*Definitions, error) {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level
 	if _, err := zw.Write(data); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compress definitions: %w", err)
 	}
 	if err := zw.Close(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("compress definitions: %w", err)
 	}
 	return &Definitions{Version: version, JSON: data, Gzip: buf.Bytes()}, nil
 }
@@ -103,6 +108,7 @@ func (c *Cache) ForgetDefinitions(environmentID string) {
 	c.defs.mu.Lock()
 	delete(c.defs.byEnv, environmentID)
 	delete(c.defs.forced, environmentID)
+	delete(c.defs.forcing, environmentID)
 	c.defs.mu.Unlock()
 }
 
@@ -119,18 +125,26 @@ func (c *Cache) AtLeast(ctx context.Context, environmentID string, version int64
 	if err != nil || snap.Version >= version {
 		return snap, err
 	}
+	// Only the start of a load is limited: the clients told about the same version
+	// arrive together, and those that come while it runs wait for it with the first.
 	now := c.now()
 	c.defs.mu.Lock()
-	last := c.defs.forced[environmentID]
-	due := now.Sub(last) >= forcedEvery
-	if due {
+	joining := c.defs.forcing[environmentID]
+	due := joining || now.Sub(c.defs.forced[environmentID]) >= forcedEvery
+	if due && !joining {
 		c.defs.forced[environmentID] = now
+		c.defs.forcing[environmentID] = true
 	}
 	c.defs.mu.Unlock()
 	if !due {
 		return snap, nil
 	}
 	v, err, _ := c.group.Do("at-least:"+environmentID, func() (any, error) {
+		defer func() {
+			c.defs.mu.Lock()
+			delete(c.defs.forcing, environmentID)
+			c.defs.mu.Unlock()
+		}()
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opt.LoadTimeout+c.opt.RedisTimeout)
 		defer cancel()
 		return c.load(lctx, environmentID, version)

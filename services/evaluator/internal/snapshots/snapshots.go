@@ -86,7 +86,7 @@ type Cache struct {
 // New returns a cache over src and rdb.
 func New(log *slog.Logger, src Source, rdb redis.UniversalClient, opt Options) *Cache {
 	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now,
-		defs: definitions{byEnv: map[string]*Definitions{}, forced: map[string]time.Time{}}}
+		defs: definitions{byEnv: map[string]*Definitions{}, forced: map[string]time.Time{}, forcing: map[string]bool{}}}
 }
 
 // ErrUnavailable means neither Redis, nor PostgreSQL, nor memory could give the

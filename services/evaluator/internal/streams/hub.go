@@ -19,8 +19,20 @@ import (
 
 // Options are the limits of a hub.
 type Options struct {
-	PerKey int // open streams per SDK key
-	Max    int // open streams per process
+	PerKey int // open streams per server SDK key
+	// PerAddress bounds the streams of client keys per client address: every browser
+	// tab of a web app shares its one client key, which anyone can read from the page,
+	// so a per-key limit would let one visitor take every user's live updates.
+	PerAddress int
+	Max        int // open streams per process
+}
+
+// Owner is who opens a stream: the environment, the key, whether the key is a client
+// key, the client's address (its /64 for IPv6) and the key's expiry.
+type Owner struct {
+	Environment, KeyID, Address string
+	ClientKey                   bool
+	ExpiresAt                   *time.Time
 }
 
 // Stats counts what the hub did, for metrics.
@@ -33,11 +45,14 @@ type Hub struct {
 	opt   Options
 	Stats Stats
 
-	mu     sync.Mutex
-	envs   map[string]*environment
-	perKey map[string]int
-	open   int
-	closed bool
+	mu      sync.Mutex
+	envs    map[string]*environment
+	perKey  map[string]int
+	perAddr map[string]int
+	// expiring holds when each key with an expiry is due to end its streams.
+	expiring map[string]time.Time
+	open     int
+	closed   bool
 }
 
 type environment struct {
@@ -45,11 +60,9 @@ type environment struct {
 	subs    map[*Stream]struct{}
 }
 
-// Stream is one open stream: its handler waits on Wake and Done.
+// Stream is one open stream: its writer waits on Wake and Done.
 type Stream struct {
-	Environment, KeyID string
-	// ExpiresAt is the key's expiry, if it has one: the handler ends the stream then.
-	ExpiresAt *time.Time
+	Owner
 
 	hub  *Hub
 	wake chan struct{}
@@ -60,39 +73,46 @@ type Stream struct {
 // Errors of Open.
 var (
 	errKeyLimit     = errors.New("too many open streams for this SDK key")
+	errAddressLimit = errors.New("too many open streams from this address")
 	errProcessLimit = errors.New("this evaluator holds as many streams as it may")
 	errClosing      = errors.New("the evaluator is shutting down")
 )
 
 // New returns an empty hub.
 func New(opt Options) *Hub {
-	return &Hub{opt: opt, envs: map[string]*environment{}, perKey: map[string]int{}}
+	return &Hub{opt: opt, envs: map[string]*environment{}, perKey: map[string]int{}, perAddr: map[string]int{}, expiring: map[string]time.Time{}}
 }
 
-// Open registers a stream for an environment, unless a limit is reached: 429 for the
-// key's, 503 for the process's, each with a Retry-After.
-func (h *Hub) Open(environmentID, keyID string, expiresAt *time.Time) (*Stream, error) {
+// Open registers a stream, unless a limit is reached: 429 for a server key's or a
+// client address's, 503 for the process's, each with a Retry-After.
+func (h *Hub) Open(o Owner) (*Stream, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {
 	case h.closed:
 		return nil, domain.Wrap(domain.CodeUnavailable, errClosing, "the evaluator is shutting down; reconnect")
-	case h.perKey[keyID] >= h.opt.PerKey:
+	case !o.ClientKey && h.perKey[o.KeyID] >= h.opt.PerKey:
 		h.Stats.RefusedKey.Add(1)
 		return nil, domain.RateLimited(errKeyLimit.Error()+" (STREAMS_PER_KEY); close some or use another key", 5*time.Second)
+	case o.ClientKey && h.perAddr[o.Address] >= h.opt.PerAddress:
+		h.Stats.RefusedKey.Add(1)
+		return nil, domain.RateLimited(errAddressLimit.Error()+" (STREAMS_PER_ADDRESS); close some", 5*time.Second)
 	case h.open >= h.opt.Max:
 		h.Stats.RefusedProcess.Add(1)
 		return nil, domain.Busy(errProcessLimit.Error()+" (STREAMS_MAX); reach another replica", 5*time.Second)
 	}
-	s := &Stream{Environment: environmentID, KeyID: keyID, ExpiresAt: expiresAt, hub: h,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	e := h.envs[environmentID]
+	s := &Stream{Owner: o, hub: h, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	e := h.envs[o.Environment]
 	if e == nil {
 		e = &environment{subs: map[*Stream]struct{}{}}
-		h.envs[environmentID] = e
+		h.envs[o.Environment] = e
 	}
 	e.subs[s] = struct{}{}
-	h.perKey[keyID]++
+	if o.ClientKey {
+		h.perAddr[o.Address]++
+	} else {
+		h.perKey[o.KeyID]++
+	}
 	h.open++
 	h.Stats.Opened.Add(1)
 	return s, nil
@@ -123,7 +143,11 @@ func (s *Stream) Close() {
 		// the snapshot it is given, which is at least as new.
 		delete(h.envs, s.Environment)
 	}
-	if h.perKey[s.KeyID]--; h.perKey[s.KeyID] <= 0 {
+	if s.ClientKey {
+		if h.perAddr[s.Address]--; h.perAddr[s.Address] <= 0 {
+			delete(h.perAddr, s.Address)
+		}
+	} else if h.perKey[s.KeyID]--; h.perKey[s.KeyID] <= 0 {
 		delete(h.perKey, s.KeyID)
 	}
 	h.open--
@@ -133,8 +157,11 @@ func (s *Stream) Close() {
 
 func (s *Stream) end() { s.once.Do(func() { close(s.done) }) }
 
-// Version returns the newest version announced for the environment while it had
-// streams, at least seen: the version of the snapshot a stream started from.
+// Version returns the newest version the environment's streams know of, at least
+// seen: the version of the snapshot a new stream starts from. A seen newer than the
+// announcements (the snapshot cache reloaded before the invalidation arrived) is
+// announced to the streams already open, which would otherwise never hear of it: the
+// invalidation, when it comes, is no longer newer.
 func (h *Hub) Version(environmentID string, seen int64) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -142,9 +169,7 @@ func (h *Hub) Version(environmentID string, seen int64) int64 {
 	if e == nil {
 		return seen
 	}
-	if seen > e.version {
-		e.version = seen
-	}
+	h.announce(e, seen)
 	return e.version
 }
 
@@ -153,8 +178,14 @@ func (h *Hub) Version(environmentID string, seen int64) int64 {
 func (h *Hub) Announce(environmentID string, version int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.envs[environmentID]
-	if e == nil || version <= e.version {
+	if e := h.envs[environmentID]; e != nil {
+		h.announce(e, version)
+	}
+}
+
+// announce wakes the environment's streams for a newer version; h.mu is held.
+func (h *Hub) announce(e *environment, version int64) {
+	if version <= e.version {
 		return
 	}
 	e.version = version
@@ -209,6 +240,25 @@ func (h *Hub) EndKey(environmentID, keyID string) {
 			}
 		}
 	}
+}
+
+// EndKeyAt ends the streams of a key when it expires: an expiry set after they opened
+// (a rotation's grace period) ends them too.
+func (h *Hub) EndKeyAt(environmentID, keyID string, at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.expiring[keyID].Equal(at) {
+		return // scheduled already: every change to the environment checks the key again
+	}
+	h.expiring[keyID] = at
+	time.AfterFunc(time.Until(at), func() {
+		h.EndKey(environmentID, keyID)
+		h.mu.Lock()
+		if h.expiring[keyID].Equal(at) {
+			delete(h.expiring, keyID)
+		}
+		h.mu.Unlock()
+	})
 }
 
 // Close ends every stream and refuses new ones: the evaluator is shutting down, and

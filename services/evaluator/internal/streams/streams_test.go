@@ -1,6 +1,8 @@
 package streams
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -11,8 +13,11 @@ import (
 )
 
 func TestLimits(t *testing.T) {
-	h := New(Options{PerKey: 2, Max: 3})
-	open := func(key string) (*Stream, error) { return h.Open("env", key, nil) }
+	h := New(Options{PerKey: 2, PerAddress: 2, Max: 5})
+	open := func(key string) (*Stream, error) { return h.Open(Owner{Environment: "env", KeyID: key}) }
+	browser := func(addr string) (*Stream, error) {
+		return h.Open(Owner{Environment: "env", KeyID: "public", Address: addr, ClientKey: true})
+	}
 	a1, _ := open("a")
 	if _, err := open("a"); err != nil {
 		t.Fatal(err)
@@ -24,26 +29,42 @@ func TestLimits(t *testing.T) {
 	if _, err := open("b"); err != nil {
 		t.Fatal(err)
 	}
+	// Client keys are limited per address, not per key: one visitor cannot take the
+	// places of every user of the app.
+	for _, addr := range []string{"10.0.0.1", "10.0.0.1"} {
+		if _, err := browser(addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = browser("10.0.0.1")
+	if httpapi.Status(err) != 429 || !strings.Contains(domain.ErrorMessage(err), "STREAMS_PER_ADDRESS") {
+		t.Errorf("past an address's limit: %d %v", httpapi.Status(err), err)
+	}
 	_, err = open("c")
 	if httpapi.Status(err) != 503 || domain.RetryAfter(err) == 0 || !strings.Contains(domain.ErrorMessage(err), "STREAMS_MAX") {
 		t.Errorf("past the process's limit: %d %v", httpapi.Status(err), err)
 	}
 	a1.Close()
 	a1.Close() // twice is harmless
-	if _, err := open("c"); err != nil || h.Len() != 3 {
+	if _, err := open("c"); err != nil || h.Len() != 5 {
 		t.Errorf("a closed stream frees its place: %v, %d open", err, h.Len())
 	}
-	if h.Stats.RefusedKey.Load() != 1 || h.Stats.RefusedProcess.Load() != 1 {
+	if h.Stats.RefusedKey.Load() != 2 || h.Stats.RefusedProcess.Load() != 1 {
 		t.Errorf("refusals counted: %d %d", h.Stats.RefusedKey.Load(), h.Stats.RefusedProcess.Load())
 	}
 }
 
 func TestAnnounce(t *testing.T) {
 	h := New(Options{PerKey: 10, Max: 10})
-	s, _ := h.Open("env", "k", nil)
-	other, _ := h.Open("other", "k", nil)
+	s, _ := h.Open(Owner{Environment: "env", KeyID: "k"})
+	other, _ := h.Open(Owner{Environment: "other", KeyID: "k"})
 	if v := h.Version("env", 5); v != 5 {
 		t.Fatalf("version seeded from the snapshot: %d", v)
+	}
+	select { // the version a stream starts from is announced to those open
+	case <-s.Wake():
+	case <-time.After(time.Second):
+		t.Fatal("the version a stream started from was not announced")
 	}
 	h.Announce("env", 4) // older than known: nothing
 	select {
@@ -91,7 +112,7 @@ func TestAnnounce(t *testing.T) {
 	default:
 		t.Fatal("Close left a stream open")
 	}
-	if _, err := h.Open("env", "k", nil); httpapi.Status(err) != 503 {
+	if _, err := h.Open(Owner{Environment: "env", KeyID: "k"}); httpapi.Status(err) != 503 {
 		t.Errorf("open after Close: %v", err)
 	}
 }
@@ -105,7 +126,7 @@ func TestConcurrentAnnounce(t *testing.T) {
 	start := make(chan struct{})
 	for i := range 50 {
 		wg.Go(func() {
-			s, err := h.Open("env", "k", nil)
+			s, err := h.Open(Owner{Environment: "env", KeyID: "k"})
 			opened.Done()
 			if err != nil {
 				t.Error(err)
@@ -138,6 +159,12 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("verify: %s %s %v", env, key, err)
 	}
 	other := NewTokens([]byte("another secret, just as long, 0123"), time.Minute)
+	parts := strings.Split(tok, ".")
+	exp, _ := strconv.ParseInt(parts[2], 10, 64)
+	life := time.Unix(exp, 0).Sub(now)
+	if life <= time.Minute || life > 2*time.Minute {
+		t.Errorf("a token lives %v, want one to two TTLs", life)
+	}
 	tests := []struct {
 		name  string
 		token string
@@ -145,8 +172,8 @@ func TestTokens(t *testing.T) {
 		want  error
 	}{
 		{"fresh", tok, 0, nil},
-		{"end of the next window", tok, 2*time.Minute - time.Duration(now.UnixNano()%int64(time.Minute)) - time.Second, nil},
-		{"expired", tok, 2 * time.Minute, ErrExpiredToken},
+		{"end of the next window", tok, life - time.Second, nil},
+		{"expired", tok, life, ErrExpiredToken},
 		{"other environment", strings.Replace(tok, "env-1", "env-2", 1), 0, ErrBadToken},
 		{"other key", strings.Replace(tok, "key-1", "key-2", 1), 0, ErrBadToken},
 		{"later expiry", tok[:strings.LastIndexByte(tok, '.')-1] + "9" + tok[strings.LastIndexByte(tok, '.'):], 0, ErrBadToken},
@@ -168,7 +195,7 @@ func TestTokens(t *testing.T) {
 		t.Error("two tokens in one window")
 	}
 	tk.now = func() time.Time { return now.Add(time.Minute) }
-	if tk.Issue("env-1", "key-1") == tok || tk.Tag() == NewTokens(nil, time.Minute).Tag() {
+	if tk.Issue("env-1", "key-1") == tok || tk.Tag("key-1") == NewTokens(nil, time.Minute).Tag("key-1") {
 		t.Error("the same token in the next window")
 	}
 }
@@ -182,12 +209,74 @@ func TestTag(t *testing.T) {
 	for _, tk := range []*Tokens{a, b, c} {
 		tk.now = func() time.Time { return now }
 	}
-	if a.Tag() != b.Tag() || a.Tag() == c.Tag() || strings.Contains(a.Tag(), "0123456789") {
-		t.Errorf("tags: %s %s %s", a.Tag(), b.Tag(), c.Tag())
+	if a.Tag("k") != b.Tag("k") || a.Tag("k") == c.Tag("k") || strings.Contains(a.Tag("k"), "0123456789") {
+		t.Errorf("tags: %s %s %s", a.Tag("k"), b.Tag("k"), c.Tag("k"))
 	}
-	before := a.Tag()
+	before := a.Tag("k")
 	a.now = func() time.Time { return now.Add(time.Minute) }
-	if a.Tag() == before {
+	if a.Tag("k") == before {
 		t.Error("the same tag in the next window")
+	}
+	// Keys' windows do not all turn at once.
+	turns := map[int64]bool{}
+	for i := range 20 {
+		tok := a.Issue("env", fmt.Sprint("key-", i))
+		exp, _ := strconv.ParseInt(strings.Split(tok, ".")[2], 10, 64)
+		turns[exp] = true
+	}
+	if len(turns) < 10 {
+		t.Errorf("20 keys' tokens expire at only %d moments", len(turns))
+	}
+}
+
+// TestSeenWakes: a stream that starts from a snapshot newer than the announcements
+// (the cache reloaded before the invalidation came) announces it to the streams
+// already open; the invalidation, when it comes, is then old news.
+func TestSeenWakes(t *testing.T) {
+	h := New(Options{PerKey: 10, Max: 10})
+	a, _ := h.Open(Owner{Environment: "env", KeyID: "k"})
+	if v := h.Version("env", 5); v != 5 {
+		t.Fatalf("version %d", v)
+	}
+	select { // the first version seen
+	case <-a.Wake():
+	case <-time.After(time.Second):
+		t.Fatal("the version a stream started from was not announced")
+	}
+	b, _ := h.Open(Owner{Environment: "env", KeyID: "k"})
+	if v := h.Version("env", 6); v != 6 {
+		t.Fatalf("version %d", v)
+	}
+	h.Announce("env", 6)
+	select {
+	case <-a.Wake():
+	default:
+		t.Fatal("the stream opened at version 5 was not told about version 6")
+	}
+	_ = b
+}
+
+// TestEndKeyAt: an expiry set after streams opened ends them when it comes, once
+// however often it is scheduled.
+func TestEndKeyAt(t *testing.T) {
+	h := New(Options{PerKey: 10, Max: 10})
+	s, _ := h.Open(Owner{Environment: "env", KeyID: "k"})
+	other, _ := h.Open(Owner{Environment: "env", KeyID: "other"})
+	at := time.Now().Add(50 * time.Millisecond)
+	for range 3 {
+		h.EndKeyAt("env", "k", at)
+	}
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the expired key's stream is still open")
+	}
+	if h.Stats.Revoked.Load() != 1 {
+		t.Errorf("ended %d times", h.Stats.Revoked.Load())
+	}
+	select {
+	case <-other.Done():
+		t.Fatal("another key's stream ended")
+	default:
 	}
 }

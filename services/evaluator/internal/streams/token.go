@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
@@ -20,7 +21,9 @@ import (
 //
 // Tokens are issued per window of one TTL and expire at the end of the window after
 // it, so every answer within a window carries the same URL (clients keep their
-// connection when they revalidate) and a token lives between one and two TTLs.
+// connection when they revalidate) and a token lives between one and two TTLs. Each
+// key's windows are offset by a hash of its id, so that the clients of different keys
+// do not all fetch new URLs, and reconnect, at the same moment.
 type Tokens struct {
 	secret []byte
 	id     string // names the secret without revealing it
@@ -40,19 +43,27 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 	return t
 }
 
-// Window returns the number of the current window.
-func (t *Tokens) Window() int64 { return t.now().UnixNano() / int64(t.ttl) }
+// window returns the number of the key's current window, and its offset.
+func (t *Tokens) window(keyID string) (n, offset int64) {
+	h := sha256.Sum256([]byte(keyID))
+	offset = int64(binary.BigEndian.Uint64(h[:8]) % uint64(t.ttl))
+	return (t.now().UnixNano() + offset) / int64(t.ttl), offset
+}
 
-// Tag names the tokens issued now: the window and the secret. Answers that carry a
-// token name it in their ETag, so a client that revalidates in a later window, or
-// after a restart with another secret, gets a fresh URL rather than a 304 that would
-// keep one now refused.
-func (t *Tokens) Tag() string { return strconv.FormatInt(t.Window(), 10) + "." + t.id }
+// Tag names the tokens issued now for a key: the window and the secret. Answers that
+// carry a token name it in their ETag, so a client that revalidates in a later
+// window, or after a restart with another secret, gets a fresh URL rather than a 304
+// that would keep one now refused.
+func (t *Tokens) Tag(keyID string) string {
+	n, _ := t.window(keyID)
+	return strconv.FormatInt(n, 10) + "." + t.id
+}
 
 // Issue returns a token for the environment and key, valid until the end of the next
 // window.
 func (t *Tokens) Issue(environmentID, keyID string) string {
-	expires := time.Unix(0, (t.Window()+2)*int64(t.ttl))
+	n, offset := t.window(keyID)
+	expires := time.Unix(0, (n+2)*int64(t.ttl)-offset)
 	payload := environmentID + "." + keyID + "." + strconv.FormatInt(expires.Unix(), 10)
 	return payload + "." + t.sign(payload)
 }

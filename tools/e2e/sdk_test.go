@@ -219,19 +219,30 @@ func TestSDKLive(t *testing.T) {
 	s.configure(nil, "live", "staging", map[string]any{"enabled": true, "off_variant": "off", "default": map[string]any{"variant": "off"}})
 	key := s.sdkKey("staging", "server")
 	ctx := context.Background()
-	var mu sync.Mutex
-	var versions []int64
 	c, err := switchyard.New(ctx, s.EvalURL, key, switchyard.WithStartTimeout(10*time.Second),
 		switchyard.WithBackoff(50*time.Millisecond, 500*time.Millisecond), switchyard.WithFlushInterval(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close(ctx)
-	c.OnChange(func(ch switchyard.Change) {
-		mu.Lock()
-		versions = append(versions, ch.NewVersion)
-		mu.Unlock()
-	})
+	// What the client serves is watched all along: its version must never go back,
+	// through changes, an outage and a restart.
+	watching, stopWatch := context.WithCancel(ctx)
+	backwards := make(chan string, 1)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		seen := c.Version()
+		for watching.Err() == nil {
+			if v := c.Version(); v < seen {
+				backwards <- fmt.Sprintf("version %d after %d", v, seen)
+				return
+			} else {
+				seen = v
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
 	user := &switchyard.Context{Key: "u1"}
 	if c.Bool("live", user, true) {
 		t.Fatal("initial value")
@@ -260,13 +271,13 @@ func TestSDKLive(t *testing.T) {
 	s.eval.restart(t)
 	testinfra.Eventually(t, 15*time.Second, "the change made during the restart", serves(true))
 
-	mu.Lock()
-	for i := 1; i < len(versions); i++ {
-		if versions[i] <= versions[i-1] {
-			t.Errorf("versions went back: %v", versions)
-		}
+	stopWatch()
+	<-watched
+	select {
+	case msg := <-backwards:
+		t.Errorf("the client went back: %s", msg)
+	default:
 	}
-	mu.Unlock()
 
 	// The SDK's evaluations are counted by the evaluator.
 	testinfra.Eventually(t, 10*time.Second, "the SDK's counts in analytics", func() bool {
@@ -321,5 +332,34 @@ func TestOpenFeatureProvider(t *testing.T) {
 	}
 	if v, _ := client.StringValue(ctx, "of-flag", "none", openfeature.NewEvaluationContext("u2", nil)); v != "beta" {
 		t.Errorf("after the change: %q", v)
+	}
+}
+
+// TestSDKPollsWhenStreamRefused: a client whose stream is refused (the key's stream
+// limit is reached) still follows changes, by polling the definitions.
+func TestSDKPollsWhenStreamRefused(t *testing.T) {
+	s := newStack(t, true, "STREAMS_PER_KEY=1")
+	s.flag(map[string]any{"key": "busy", "kind": "boolean"})
+	s.configure(nil, "busy", "staging", map[string]any{"enabled": true, "off_variant": "off", "default": map[string]any{"variant": "off"}})
+	key := s.sdkKey("staging", "server")
+	ctx := context.Background()
+	first, err := switchyard.New(ctx, s.EvalURL, key, switchyard.WithEventReporting(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close(ctx)
+	testinfra.Eventually(t, 5*time.Second, "the first client's stream", func() bool { return first.Status().Streaming })
+	second, err := switchyard.New(ctx, s.EvalURL, key, switchyard.WithEventReporting(false),
+		switchyard.WithPollInterval(200*time.Millisecond), switchyard.WithBackoff(100*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close(ctx)
+	user := &switchyard.Context{Key: "u1"}
+	s.configure(nil, "busy", "staging", map[string]any{"enabled": true, "off_variant": "off", "default": map[string]any{"variant": "on"}})
+	testinfra.Eventually(t, 5*time.Second, "the streaming client to serve the change", func() bool { return first.Bool("busy", user, false) })
+	testinfra.Eventually(t, 5*time.Second, "the polling client to serve the change", func() bool { return second.Bool("busy", user, false) })
+	if second.Status().Streaming {
+		t.Error("the second client streams past STREAMS_PER_KEY=1")
 	}
 }

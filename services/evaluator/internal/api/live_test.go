@@ -410,8 +410,9 @@ func TestOFREPEventStream(t *testing.T) {
 		t.Fatalf("refetch: %d %s", again.Status, again.Body)
 	}
 	// A version nobody announced costs a load, and gets what there is.
-	if made := bulk(h, client, `?flagConfigEtag="999999"`); made.Status != 200 {
-		t.Errorf("made-up flagConfigEtag: %d", made.Status)
+	if made := bulk(h, client, `?flagConfigEtag="999999"`); made.Status != 200 ||
+		!strings.Contains(string(made.Body), `"environmentVersion":`+strconv.FormatInt(v, 10)) {
+		t.Errorf("made-up flagConfigEtag: %d %s", made.Status, made.Body)
 	}
 
 	// Tokens: tampered, or of a revoked key, are refused.

@@ -23,9 +23,11 @@ lint:
 unit:
 	scripts/test $(PACKAGES)
 
-## bench: the Go benchmarks (engine, compile, cache levels, handlers), then wrk load
-## runs against the evaluator and an HTTP floor, memory with 10,000 flags, and
-## propagation; the report goes to .data/bench/report.md (see docs/BENCHMARKS.md)
+## bench: the Go benchmarks (engine, compile, cache levels, handlers, the Go SDK), then
+## wrk load runs against the evaluator and an HTTP floor, memory with 10,000 flags,
+## propagation (evaluator, Go SDK, OFREP web provider in Chromium), and fan-out to
+## 10,000 event streams with the stream limits; the report goes to
+## .data/bench/report.md (see docs/BENCHMARKS.md)
 bench:
 	scripts/bench
 

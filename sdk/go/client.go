@@ -54,9 +54,10 @@ type Client struct {
 
 	cancel    context.CancelFunc // stops the loops and their requests
 	wg        sync.WaitGroup
-	closed    chan struct{}
-	closeOnce sync.Once
-	closeErr  error
+	closed    chan struct{} // closed when Close begins
+	closing   atomic.Bool   // set by the first Close
+	closeDone chan struct{} // closed when the first Close has finished
+	closeErr  error         // the first Close's result, set before closeDone is closed
 }
 
 // New creates a client for the environment of a server SDK key, and waits until it
@@ -101,6 +102,7 @@ func New(ctx context.Context, baseURL, sdkKey string, opts ...Option) (*Client, 
 		ready:      make(chan struct{}),
 		refused:    make(chan struct{}),
 		closed:     make(chan struct{}),
+		closeDone:  make(chan struct{}),
 		dispatch:   newDispatcher(cfg.log),
 	}
 	c.status = Status{State: StateInitializing, Since: time.Now()}
@@ -225,7 +227,9 @@ func (c *Client) apply(s domain.Snapshot, etag, from string) error {
 			"held", prev.snap.EnvironmentKey, "version", s.Version, "environment", s.EnvironmentKey, "from", from)
 	}
 	c.defs.Store(next)
-	if prev != nil {
+	// Only flushes drain retired definitions: without reporting there are none, and
+	// keeping them would keep every version replaced.
+	if prev != nil && c.counting {
 		c.counts.retire(prev)
 	}
 
@@ -284,25 +288,46 @@ func (c *Client) isClosed() bool {
 // Close stops the client: it ends the stream and polling, sends the evaluation counts
 // not yet reported, and waits for its goroutines (or for ctx to end). The client still
 // answers from the definitions it holds afterwards, without reporting. Close returns
-// the error of the last report, if any; calling it again returns the same.
+// the error of the last report, if any; calling it again returns the same, once the
+// first Close has finished.
+//
+// A callback (OnChange, OnStatus, OnReady) may call Close: the callbacks' goroutine
+// then ends when that callback returns, as Close cannot wait for it, and callbacks
+// still queued are dropped. Called from a callback while another Close is under way
+// (which may be waiting for that callback), Close returns nil at once.
 func (c *Client) Close(ctx context.Context) error {
-	c.closeOnce.Do(func() {
-		close(c.closed)
-		c.stop()
-		c.wg.Wait()
-		c.mu.Lock()
-		if t := c.health.staleTimer; t != nil {
-			t.Stop()
-			c.health.staleTimer = nil
+	if !c.closing.CompareAndSwap(false, true) {
+		select {
+		case <-c.closeDone:
+			return c.closeErr
+		default:
 		}
-		c.mu.Unlock()
-		var errs []error
-		if c.counting {
-			errs = append(errs, c.flush(ctx))
+		if c.dispatch.inCallback() {
+			return nil
 		}
-		errs = append(errs, c.dispatch.stop(ctx))
-		c.closeErr = errors.Join(errs...)
-	})
+		select {
+		case <-c.closeDone:
+			return c.closeErr
+		case <-ctx.Done():
+			return fmt.Errorf("switchyard: waiting for Close: %w", ctx.Err())
+		}
+	}
+	close(c.closed)
+	c.stop()
+	c.wg.Wait()
+	c.mu.Lock()
+	if t := c.health.staleTimer; t != nil {
+		t.Stop()
+		c.health.staleTimer = nil
+	}
+	c.mu.Unlock()
+	var errs []error
+	if c.counting {
+		errs = append(errs, c.flush(ctx))
+	}
+	errs = append(errs, c.dispatch.stop(ctx))
+	c.closeErr = errors.Join(errs...)
+	close(c.closeDone)
 	return c.closeErr
 }
 

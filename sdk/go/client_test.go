@@ -269,3 +269,57 @@ func TestOffline(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCloseFromCallback: a callback may close the client. Close does not wait for the
+// callback that calls it (it runs on the goroutine Close would wait for), and a Close
+// already under way elsewhere, which waits for that callback, ends too.
+func TestCloseFromCallback(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		register func(c *Client, f func())
+		trigger  func(*fakeserver.Server)
+	}{
+		{"OnChange", func(c *Client, f func()) { c.OnChange(func(Change) { f() }) },
+			func(s *fakeserver.Server) { s.Publish(withFlag(s.Snapshot(), 2, killed())) }},
+		{"OnStatus", func(c *Client, f func()) { c.OnStatus(func(Status) { f() }) },
+			(*fakeserver.Server).Refuse},
+		{"OnReady", func(c *Client, f func()) { c.OnReady(f) }, func(*fakeserver.Server) {}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+			c := start(t, srv, WithStaleAfter(time.Hour))
+			done := make(chan error, 1)
+			tt.register(c, func() { done <- c.Close(context.Background()) })
+			tt.trigger(srv)
+			if err := recv(t, done, "Close called from the callback to return"); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if !c.isClosed() {
+				t.Error("not closed")
+			}
+			select {
+			case <-c.dispatch.done:
+			case <-time.After(5 * time.Second):
+				t.Error("the dispatcher goroutine still runs after its callback returned")
+			}
+		})
+	}
+
+	t.Run("while another Close waits", func(t *testing.T) {
+		srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+		c := start(t, srv)
+		inner := make(chan error, 1)
+		c.OnChange(func(Change) {
+			<-c.closed // the other Close has begun, and will wait for this callback
+			inner <- c.Close(context.Background())
+		})
+		srv.Publish(withFlag(srv.Snapshot(), 2, killed()))
+		eventually(t, "version 2", func() bool { return c.Version() == 2 })
+		outer := make(chan error, 1)
+		go func() { outer <- c.Close(context.Background()) }()
+		recv(t, inner, "Close from the callback to return")
+		if err := recv(t, outer, "the other Close to return"); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -207,4 +208,55 @@ func TestSplit(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("split %v", got)
 	}
+}
+
+// TestNothingRetiredWhenReportingOff: without reporting nothing drains replaced
+// definitions, so none may be kept for it: after many versions, the replaced ones are
+// neither listed nor reachable.
+func TestNothingRetiredWhenReportingOff(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		start func(*testing.T) *Client
+	}{
+		{"reporting off", func(t *testing.T) *Client {
+			return start(t, fakeserver.New(t, snapshot(1, fixtureFlags()...)), WithEventReporting(false), WithStreaming(false), WithPollInterval(time.Hour))
+		}},
+		{"offline", func(t *testing.T) *Client { return offline(t, snapshot(1, fixtureFlags()...)) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.start(t)
+			freed := make(chan struct{})
+			watchFreed(c.defs.Load(), freed)
+			for v := int64(2); v <= 200; v++ {
+				if err := c.apply(snapshot(v, fixtureFlags()...), "", "test"); err != nil {
+					t.Fatal(err)
+				}
+				c.Bool("everyone", staffCtx, false)
+			}
+			if c.Version() != 200 {
+				t.Fatalf("version %d", c.Version())
+			}
+			c.counts.mu.Lock()
+			n := len(c.counts.retired)
+			c.counts.mu.Unlock()
+			if n != 0 {
+				t.Errorf("%d replaced definitions kept", n)
+			}
+			eventually(t, "the first definitions garbage-collected", func() bool {
+				runtime.GC()
+				select {
+				case <-freed:
+					return true
+				default:
+					return false
+				}
+			})
+		})
+	}
+}
+
+// watchFreed closes freed once d is garbage-collected. It takes d as an argument so
+// that no frame of the test keeps it alive.
+func watchFreed(d *definitions, freed chan struct{}) {
+	runtime.AddCleanup(d, func(ch chan struct{}) { close(ch) }, freed)
 }

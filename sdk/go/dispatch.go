@@ -1,9 +1,12 @@
 package switchyard
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
 	"sync"
 )
 
@@ -17,11 +20,16 @@ type dispatcher struct {
 	stopCh chan struct{}
 	done   chan struct{}
 	once   sync.Once
+	// gid is the id of the dispatcher's goroutine, for stop to tell when a callback
+	// calls it; 0 if it could not be read.
+	gid uint64
 }
 
 func newDispatcher(log *slog.Logger) *dispatcher {
 	d := &dispatcher{log: log, wake: make(chan struct{}, 1), stopCh: make(chan struct{}), done: make(chan struct{})}
-	go d.run()
+	started := make(chan struct{})
+	go d.run(started)
+	<-started
 	return d
 }
 
@@ -41,8 +49,10 @@ func (d *dispatcher) do(f func()) {
 	}
 }
 
-func (d *dispatcher) run() {
+func (d *dispatcher) run(started chan<- struct{}) {
 	defer close(d.done)
+	d.gid = goid()
+	close(started)
 	for {
 		select {
 		case <-d.stopCh:
@@ -78,14 +88,39 @@ func (d *dispatcher) call(f func()) {
 	f()
 }
 
+// inCallback reports whether the caller is a callback: whether it runs on the
+// dispatcher's goroutine.
+func (d *dispatcher) inCallback() bool {
+	return d.gid != 0 && goid() == d.gid
+}
+
 // stop ends the goroutine once the running callback returns, or gives up waiting when
-// ctx ends.
+// ctx ends. Called from a callback, it does not wait (the callback would wait for
+// itself): the goroutine ends when that callback returns.
 func (d *dispatcher) stop(ctx context.Context) error {
 	d.once.Do(func() { close(d.stopCh) })
+	if d.inCallback() {
+		return nil
+	}
 	select {
 	case <-d.done:
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("switchyard: waiting for a callback to return: %w", ctx.Err())
 	}
+}
+
+// goid returns the id of the calling goroutine, read from the first line of its stack
+// ("goroutine 18 [running]:"), or 0. Go offers no other way to ask whether a call
+// comes from a given goroutine; it is read only when the dispatcher starts and when
+// the client closes, never per callback.
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	b, _, _ = bytes.Cut(b, []byte(" "))
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }

@@ -130,7 +130,9 @@ func WithStreaming(on bool) Option {
 }
 
 // WithHeartbeat sets the evaluator's heartbeat interval (its STREAM_HEARTBEAT, default
-// 15 s). A stream silent for three heartbeats is taken for dead and reopened.
+// 15 s). A stream silent for three heartbeats is taken for dead and reopened. An
+// evaluator that opens its streams with ": heartbeat <seconds>" is taken at its word
+// when that is longer (up to five minutes).
 func WithHeartbeat(d time.Duration) Option {
 	return func(c *config) error { c.heartbeat = d; return nil }
 }

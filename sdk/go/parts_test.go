@@ -148,3 +148,32 @@ func TestRetryAfterHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAdvertisedHeartbeat: the comment opening a stream, ": heartbeat <seconds>",
+// is read as the evaluator's heartbeat; anything else is none; an absurd value is
+// capped so that a dead stream is still noticed.
+func TestParseAdvertisedHeartbeat(t *testing.T) {
+	for line, want := range map[string]time.Duration{
+		": heartbeat 15":        15 * time.Second,
+		": heartbeat 60":        time.Minute,
+		":heartbeat 15":         15 * time.Second,
+		": heartbeat 15 ":       15 * time.Second,
+		": heartbeat 1.5":       1500 * time.Millisecond,
+		": heartbeat 999999999": maxAdvertisedHeartbeat,
+		": heartbeat":           0,
+		": heartbeat 0":         0,
+		": heartbeat -15":       0,
+		": heartbeat NaN":       0,
+		": heartbeat +Inf":      0,
+		": heartbeat 15s":       0,
+		": heartbeats 15":       0,
+		"heartbeat 15":          0,
+		"retry: 1000":           0,
+		"data: 15":              0,
+		"":                      0,
+	} {
+		if got := advertisedHeartbeat(line); got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
+		}
+	}
+}

@@ -234,8 +234,9 @@ func (l *listeners[T]) list() []func(T) {
 }
 
 // OnStatus calls f with the new status each time the state changes. Callbacks run one
-// at a time, in order, on a goroutine of the client's; a slow callback delays the
-// next ones, never the evaluations. The returned function unregisters f.
+// at a time, in order, on one goroutine of the client's; a slow callback delays the
+// next ones, never the evaluations. A callback may call Close. The returned function
+// unregisters f.
 func (c *Client) OnStatus(f func(Status)) (unregister func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

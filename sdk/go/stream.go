@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -14,11 +15,17 @@ import (
 	"time"
 )
 
-// maxStreamLine bounds one line of the stream.
-const maxStreamLine = 64 << 10
+const (
+	// maxStreamLine bounds one line of the stream.
+	maxStreamLine = 64 << 10
+	// maxAdvertisedHeartbeat caps the heartbeat an evaluator advertises, so that a
+	// dead stream is still noticed within a quarter of an hour.
+	maxAdvertisedHeartbeat = 5 * time.Minute
+)
 
 var (
-	// errSilent ends a stream that has been silent for three heartbeats.
+	// errSilent ends a stream that has been silent for three heartbeats (the longer of
+	// WithHeartbeat and the one the evaluator advertises).
 	errSilent = errors.New("no heartbeat")
 	// errRestream ends a stream opened with a Last-Event-ID of other definitions than
 	// those now held (a bootstrap of another environment): the evaluator would not
@@ -88,7 +95,8 @@ func (c *Client) streamOnce(ctx context.Context, bo *backoff) (connected bool, e
 		c.streamCancel = nil
 		c.mu.Unlock()
 	}()
-	silence := 3 * c.cfg.heartbeat
+	heartbeat := c.cfg.heartbeat // or longer, if the evaluator says so
+	silence := 3 * heartbeat
 	watchdog := time.AfterFunc(silence, func() { cancel(errSilent) })
 	defer watchdog.Stop()
 	wrap := func(err error) error {
@@ -132,9 +140,19 @@ func (c *Client) streamOnce(ctx context.Context, bo *backoff) (connected bool, e
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 4096), maxStreamLine)
 	var ev sseEvent
+	first := true
 	for sc.Scan() {
+		if first {
+			first = false
+			// An evaluator whose heartbeat is longer than the client was told would
+			// otherwise have its streams taken for dead between two heartbeats.
+			if hb := advertisedHeartbeat(sc.Text()); hb > heartbeat {
+				heartbeat, silence = hb, 3*hb
+				c.log.Debug("switchyard: the evaluator's heartbeat is longer than WithHeartbeat; using it", "heartbeat", hb.String())
+			}
+		}
 		watchdog.Reset(silence)
-		if bo.n > 0 && time.Since(opened) >= c.cfg.heartbeat {
+		if bo.n > 0 && time.Since(opened) >= heartbeat {
 			bo.reset()
 		}
 		if ev.line(sc.Text()) {
@@ -184,6 +202,28 @@ func (c *Client) announce(v int64) {
 	if v > c.Version() {
 		c.poke()
 	}
+}
+
+// advertisedHeartbeat reads the comment with which the evaluator opens a stream,
+// ": heartbeat <seconds>", and returns that interval (at most maxAdvertisedHeartbeat),
+// or 0 when the line is not such a comment.
+func advertisedHeartbeat(line string) time.Duration {
+	rest, ok := strings.CutPrefix(line, ":")
+	if !ok {
+		return 0
+	}
+	rest, ok = strings.CutPrefix(strings.TrimSpace(rest), "heartbeat ")
+	if !ok {
+		return 0
+	}
+	secs, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs <= 0 {
+		return 0
+	}
+	if secs >= maxAdvertisedHeartbeat.Seconds() {
+		return maxAdvertisedHeartbeat
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // sseEvent accumulates the fields of one server-sent event.

@@ -280,3 +280,88 @@ func TestRetryAfter(t *testing.T) {
 		t.Errorf("%d stream attempts within the Retry-After second", n)
 	}
 }
+
+// TestAdvertisedHeartbeat: a stream that opens with ": heartbeat <seconds>" is taken
+// for dead after three of the longer of that and WithHeartbeat, not sooner; and still
+// after that, since an evaluator that advertises is not trusted never to go silent.
+func TestAdvertisedHeartbeat(t *testing.T) {
+	srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+	srv.SetHeartbeat(0) // silent: only the advertisement, then nothing
+	srv.AdvertiseHeartbeat("1")
+	c := start(t, srv, WithHeartbeat(20*time.Millisecond), WithPollInterval(time.Hour))
+	eventually(t, "the stream", func() bool { return c.Status().Streaming })
+	opened := time.Now()
+	time.Sleep(time.Second) // 50 of the client's own heartbeats, one of the evaluator's
+	if n := len(srv.Requests("/api/v1/stream")); n != 1 {
+		t.Fatalf("%d stream requests within the advertised heartbeat: the client's own 20 ms was used", n)
+	}
+	eventually(t, "a reconnection after three advertised heartbeats", func() bool { return len(srv.Requests("/api/v1/stream")) >= 2 })
+	if d := time.Since(opened); d < 2900*time.Millisecond {
+		t.Errorf("reconnected after %v, before three advertised heartbeats", d)
+	}
+}
+
+// TestAdvertisedHeartbeatIgnored: without an advertisement, or with one shorter than
+// WithHeartbeat or malformed, the client's own heartbeat applies.
+func TestAdvertisedHeartbeatIgnored(t *testing.T) {
+	for name, advertise := range map[string]string{"none": "", "zero": "0", "negative": "-5", "garbled": "soon", "with a unit": "15s"} {
+		t.Run(name, func(t *testing.T) {
+			srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+			srv.SetHeartbeat(0)
+			srv.AdvertiseHeartbeat(advertise)
+			start(t, srv, WithHeartbeat(20*time.Millisecond))
+			eventually(t, "reconnections", func() bool { return len(srv.Requests("/api/v1/stream")) >= 3 })
+		})
+	}
+}
+
+// TestRetryAfterOnDefinitions: a download refused for load (429, 503) with Retry-After
+// is not tried again before that delay, even when the stream announces a version
+// meanwhile; then downloads resume.
+func TestRetryAfterOnDefinitions(t *testing.T) {
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+			srv.FailFlags(status)
+			srv.RetryAfter("1")
+			c := start(t, srv, WithStartTimeout(0))
+			eventually(t, "the first download", func() bool { return len(srv.Requests("/api/v1/flags")) >= 1 })
+			first := time.Now()
+			eventually(t, "the stream", func() bool { return c.Status().Streaming })
+			srv.Publish(snapshot(2, fixtureFlags()...)) // announced: the client wants it
+			time.Sleep(500 * time.Millisecond)
+			if n := len(srv.Requests("/api/v1/flags")); n != 1 {
+				t.Fatalf("%d downloads within the Retry-After second", n)
+			}
+			srv.FailFlags(0)
+			if err := c.WaitReady(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(first); d < 900*time.Millisecond {
+				t.Errorf("downloaded again after %v", d)
+			}
+			eventually(t, "version 2", func() bool { return c.Version() == 2 })
+		})
+	}
+}
+
+// TestRetryAfterWhilePolling: with streaming off, a poll refused with Retry-After
+// longer than the poll interval delays the next poll by that much.
+func TestRetryAfterWhilePolling(t *testing.T) {
+	srv := fakeserver.New(t, snapshot(1, fixtureFlags()...))
+	c := start(t, srv, WithStreaming(false), WithPollInterval(20*time.Millisecond))
+	srv.FailFlags(http.StatusServiceUnavailable)
+	srv.RetryAfter("1")
+	eventually(t, "a refused poll", func() bool {
+		reqs := srv.Requests("/api/v1/flags")
+		return reqs[len(reqs)-1].Status == http.StatusServiceUnavailable
+	})
+	n := len(srv.Requests("/api/v1/flags"))
+	time.Sleep(500 * time.Millisecond)
+	if m := len(srv.Requests("/api/v1/flags")); m != n {
+		t.Errorf("%d polls within the Retry-After second", m-n)
+	}
+	srv.FailFlags(0)
+	srv.Publish(snapshot(2, fixtureFlags()...))
+	eventually(t, "version 2 after the delay", func() bool { return c.Version() == 2 })
+}

@@ -3,6 +3,7 @@ package switchyard
 import (
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -34,7 +35,8 @@ const (
 
 // syncLoop downloads the definitions: at once, then whenever the stream announces a
 // version newer than the one held, and every poll interval while the stream is down.
-// Failed downloads are retried with backoff.
+// Failed downloads are retried with backoff, or after the evaluator's Retry-After when
+// that is longer.
 func (c *Client) syncLoop(ctx context.Context) {
 	defer c.wg.Done()
 	retry := backoff{min: c.cfg.backoffMin, max: c.cfg.backoffMax}
@@ -76,6 +78,12 @@ func (c *Client) syncLoop(ctx context.Context) {
 		case err != nil:
 			c.failed(err)
 			d := retry.next()
+			// An evaluator shedding load (429, 503) says how long to leave it alone;
+			// the stream's announcements do not cut that short (dueRetry stands).
+			var se *StatusError
+			if errors.As(err, &se) && se.RetryAfter > d {
+				d = se.RetryAfter
+			}
 			c.log.Debug("switchyard: downloading definitions failed", "error", err.Error(), "retry_in", d.String())
 			next, at = dueRetry, now.Add(d)
 		case c.announced.Load() > c.Version():

@@ -1,8 +1,9 @@
 // Package fakeserver is an evaluator's SDK endpoints in memory, to the wire contract of
 // docs/LIVE_UPDATES.md: GET /api/v1/flags (ETag, 304, gzip), GET /api/v1/stream
-// (Last-Event-ID, heartbeats) and POST /api/v1/events. Tests of the SDK and of its
-// OpenFeature provider drive it: publish versions, serve an older version as a replica
-// behind would, fail endpoints, drop streams, refuse the key, stop and restart.
+// (Last-Event-ID, heartbeats, the advertised heartbeat) and POST /api/v1/events. Tests
+// of the SDK and of its OpenFeature provider drive it: publish versions, serve an
+// older version as a replica behind would, fail endpoints, drop streams, refuse the
+// key, stop and restart.
 package fakeserver
 
 import (
@@ -52,6 +53,7 @@ type Server struct {
 	eventStatus  []int // one per report, then 202
 	refused      bool
 	heartbeat    time.Duration
+	advertise    string // the value of the ": heartbeat <seconds>" line opening streams; "" for none
 	streams      map[*stream]struct{}
 	requests     []Request
 	reports      [][]Entry
@@ -171,6 +173,17 @@ func (s *Server) Refuse() {
 // none.
 func (s *Server) SetHeartbeat(d time.Duration) { s.mu.Lock(); s.heartbeat = d; s.mu.Unlock() }
 
+// AdvertiseHeartbeat makes streams opened from now on begin with the comment
+// ": heartbeat <seconds>", the evaluator's heartbeat interval, as the contract says;
+// "" sends none, as evaluators before it did. The value is written as given, so that
+// tests can send malformed ones too. It does not change the heartbeats sent (see
+// SetHeartbeat).
+func (s *Server) AdvertiseHeartbeat(seconds string) {
+	s.mu.Lock()
+	s.advertise = seconds
+	s.mu.Unlock()
+}
+
 // DropStreams ends every open stream from the server's side.
 func (s *Server) DropStreams() {
 	s.mu.Lock()
@@ -289,7 +302,7 @@ func (s *Server) flags(w http.ResponseWriter, r *http.Request, retry string) {
 
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, retry string) {
 	s.mu.Lock()
-	status, hb := s.streamStatus, s.heartbeat
+	status, hb, advertise := s.streamStatus, s.heartbeat, s.advertise
 	s.mu.Unlock()
 	if status != 0 {
 		s.fail(w, r, status, retry)
@@ -312,6 +325,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, retry string) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	if advertise != "" {
+		fmt.Fprintf(w, ": heartbeat %s\n\n", advertise)
+	}
 	fmt.Fprint(w, "retry: 1000\n\n")
 	sent := last
 	send := func(v int64) {

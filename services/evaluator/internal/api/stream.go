@@ -107,7 +107,7 @@ func (a *API) serveStream(c echo.Context, k *keys.Key, event func([]byte, int64)
 	// The heartbeat interval comes first, so that clients can tell a quiet stream
 	// from a dead one whatever STREAM_HEARTBEAT is.
 	first := append(make([]byte, 0, 128), "retry: 1000\n: heartbeat "...)
-	first = strconv.AppendInt(first, int64(max(a.live.Heartbeat/time.Second, 1)), 10)
+	first = strconv.AppendInt(first, int64(max((a.live.Heartbeat+time.Second-1)/time.Second, 1)), 10) // whole seconds, rounded up
 	first = append(first, "\n\n"...)
 	if current > sent {
 		first = event(first, current)

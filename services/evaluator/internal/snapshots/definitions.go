@@ -36,7 +36,8 @@ type definitions struct {
 
 // Definitions returns the environment's definitions at version or newer, as far as a
 // store has them: Redis first, PostgreSQL next. version is the one the caller's
-// snapshot has, so the definitions are never older than what the evaluator serves.
+// snapshot has, so the definitions are never older than what the evaluator serves
+// while a store answers; when neither does, the last ones encoded are served.
 func (c *Cache) Definitions(ctx context.Context, environmentID string, version int64) (*Definitions, error) {
 	c.defs.mu.Lock()
 	d := c.defs.byEnv[environmentID]
@@ -52,6 +53,12 @@ func (c *Cache) Definitions(ctx context.Context, environmentID string, version i
 		return c.loadDefinitions(lctx, environmentID, version)
 	})
 	if err != nil {
+		// Stale if error, as for evaluations: the last definitions encoded, which an
+		// SDK that has them already answers with a 304 and keeps serving.
+		if d != nil && domain.ErrorCode(err) != domain.CodeNotFound {
+			c.Stats.StaleServed.Add(1)
+			return d, nil
+		}
 		return nil, err
 	}
 	d = v.(*Definitions)

@@ -339,3 +339,33 @@ func TestLoadAcrossResubscriptionIsDue(t *testing.T) {
 		t.Fatalf("%d memory hits: a load begun before the resubscription was trusted as fresh", n)
 	}
 }
+
+// TestDefinitionsStaleIfError: when neither store answers, the last definitions
+// encoded are served, as the last snapshot is for evaluations; with none, the error.
+func TestDefinitionsStaleIfError(t *testing.T) {
+	env, _, rdb, src, cache, first := withFailingSource(t)
+	ctx := context.Background()
+	d, err := cache.Definitions(ctx, env.ID, first.Version)
+	if err != nil || d.Version != first.Version {
+		t.Fatalf("definitions: %v %v", d, err)
+	}
+	next := env.SetConfig("f", fixture.Off())
+	if err := rdb.Del(ctx, rediscache.Key(env.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	src.down.Store(true)
+	stale := cache.Stats.StaleServed.Load()
+	if d, err := cache.Definitions(ctx, env.ID, next); err != nil || d.Version != first.Version {
+		t.Fatalf("with both stores down: %v %v, want the last definitions (version %d)", d, err, first.Version)
+	}
+	if cache.Stats.StaleServed.Load() != stale+1 {
+		t.Error("the stale definitions were not counted")
+	}
+	if _, err := cache.Definitions(ctx, "00000000-0000-0000-0000-000000000001", 1); err == nil {
+		t.Error("definitions never loaded, with the stores down: no error")
+	}
+	src.down.Store(false)
+	if d, err := cache.Definitions(ctx, env.ID, next); err != nil || d.Version != next {
+		t.Fatalf("after PostgreSQL returned: %v %v", d, err)
+	}
+}

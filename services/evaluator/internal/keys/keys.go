@@ -286,12 +286,16 @@ func (a *Authenticator) putUnknown(digest [sha256.Size]byte, at time.Time) {
 // DropEnvironment forgets the keys of an environment, so the next request checks them
 // again (a revocation or a rotation invalidates the environment), and every unknown
 // key (one may just have been created there).
+//
+// Keys are marked due rather than forgotten: what the database said last stays the
+// fallback when it cannot be asked, or a change just before PostgreSQL goes down
+// would turn every request with a key seen a moment ago into a 503.
 func (a *Authenticator) DropEnvironment(environmentID string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for k, e := range a.known {
 		if e.info.EnvironmentID == environmentID {
-			delete(a.known, k)
+			a.known[k] = &entry{info: e.info} // entries are read unlocked: a copy
 		}
 	}
 	for id, e := range a.byID {
@@ -302,12 +306,15 @@ func (a *Authenticator) DropEnvironment(environmentID string) {
 	clear(a.unknown)
 }
 
-// DropAll forgets every cached key, after invalidations may have been missed (a
-// resubscription): a revocation among them must not wait for the cache TTL.
+// DropAll makes every cached key due, after invalidations may have been missed (a
+// resubscription): a revocation among them must not wait for the cache TTL. As in
+// DropEnvironment, what the database said last stays the fallback.
 func (a *Authenticator) DropAll() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	clear(a.known)
+	for k, e := range a.known {
+		a.known[k] = &entry{info: e.info}
+	}
 	clear(a.unknown)
 	clear(a.byID)
 }

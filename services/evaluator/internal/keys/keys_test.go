@@ -330,3 +330,24 @@ func typo(key string) string {
 	}
 	return key[:len(key)-1] + "x"
 }
+
+// TestDropKeepsFallback: a change to the environment (or a resubscription) right
+// before PostgreSQL goes down leaves the keys seen before working, stale if error,
+// rather than turning every request into a 503 until the database returns.
+func TestDropKeepsFallback(t *testing.T) {
+	good, _, _ := secret.SDKKey.New()
+	src := &fakeLookup{keys: map[[32]byte]Key{sha256.Sum256([]byte(good)): {ID: "1", EnvironmentID: "prod"}}}
+	a := New(src, time.Hour, time.Second, nil)
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	for name, drop := range map[string]func(){"DropEnvironment": func() { a.DropEnvironment("prod") }, "DropAll": a.DropAll} {
+		drop()
+		src.down = true
+		if k, err := a.Authenticate(ctx, good, "10.0.0.1"); err != nil || k.EnvironmentID != "prod" {
+			t.Errorf("after %s with the database down: %v %v", name, k, err)
+		}
+		src.down = false
+	}
+}

@@ -131,6 +131,26 @@ func Load(ctx context.Context, rdb redis.Cmdable, environmentID string) ([]byte,
 	return []byte(data), version, nil
 }
 
+// Current returns the version of the snapshot Redis holds for the environment without
+// its body, or ErrMiss when there is none or it is older than the fence: a cheap
+// check that a snapshot in memory is still the current one.
+func Current(ctx context.Context, rdb redis.Cmdable, environmentID string) (int64, error) {
+	vals, err := rdb.HMGet(ctx, Key(environmentID), "version", "fence").Result()
+	if err != nil {
+		return 0, fmt.Errorf("version of environment %s: %w", environmentID, err)
+	}
+	vs, _ := vals[0].(string)
+	fs, _ := vals[1].(string)
+	version, err := strconv.ParseInt(vs, 10, 64)
+	if err != nil {
+		return 0, ErrMiss
+	}
+	if fence, _ := strconv.ParseInt(fs, 10, 64); version < fence {
+		return 0, ErrMiss
+	}
+	return version, nil
+}
+
 // Fenced returns the fence of the environment: the newest version announced.
 func Fenced(ctx context.Context, rdb redis.Cmdable, environmentID string) (int64, error) {
 	s, err := rdb.HGet(ctx, Key(environmentID), "fence").Result()

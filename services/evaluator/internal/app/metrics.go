@@ -58,6 +58,7 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 // registerMetrics registers the evaluator's own metrics.
 func registerMetrics(reg *prometheus.Registry, cache *snapshots.Cache, listener *snapshots.Listener, counter *analytics.Counter, limits seriesLimits) {
 	reg.MustRegister(newCacheCollector(cache))
+	metrics.CounterFunc(reg, "evaluator", "snapshot_revalidations_total", "Snapshots past their maximum age that Redis confirmed as current, without a reload.", metrics.Atomic(&cache.Stats.Revalidated))
 	metrics.CounterFunc(reg, "evaluator", "invalidations_received_total", "Invalidation messages received.", metrics.Atomic(&listener.Received))
 	metrics.CounterFunc(reg, "evaluator", "invalidation_resubscriptions_total", "Resubscriptions to the invalidation channel after a lost connection.", metrics.Atomic(&listener.Resubscribed))
 	metrics.GaugeFunc(reg, "evaluator", "invalidation_channel_up", "1 while subscribed to the invalidation channel.", func() float64 {

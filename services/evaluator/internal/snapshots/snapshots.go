@@ -2,8 +2,13 @@
 // over three levels: in process, then Redis, then PostgreSQL (DESIGN.md, "Cache
 // contract").
 //
-//   - An in-process snapshot is used while it is younger than the maximum age and no
-//     invalidation has announced a newer version (the environment's floor).
+//   - An in-process snapshot is used while no invalidation has announced a newer
+//     version (the environment's floor). Past the maximum age it is still served, and
+//     revalidated in the background: Redis is asked for the version it holds (no body)
+//     and, when that is the one in memory, the snapshot is trusted for another maximum
+//     age; otherwise it is reloaded. No request waits for a refresh. After a
+//     resubscription (messages may have been missed) snapshots are due: the next
+//     request reloads before it is answered.
 //   - On a miss, Redis is asked (with a short deadline); its fence refuses stale data.
 //   - On a Redis miss, PostgreSQL is read, once per environment at a time
 //     (singleflight), and the snapshot written back to Redis unless a newer version was
@@ -52,6 +57,9 @@ type Stats struct {
 	// RedisOlder counts Redis answers older than the snapshot in memory, which were
 	// not used.
 	RedisOlder atomic.Int64
+	// Revalidated counts snapshots past their maximum age that Redis confirmed as
+	// current without sending them again.
+	Revalidated atomic.Int64
 }
 
 // entry is immutable once stored, so readers may use it without the lock.
@@ -59,6 +67,7 @@ type entry struct {
 	snap    *eval.Snapshot
 	loaded  time.Time
 	retryAt time.Time // after a failed refresh: serve stale until then without retrying
+	due     bool      // messages may have been missed since it was loaded: reload first
 }
 
 // Cache is the evaluator's snapshot cache. It is safe for concurrent use.
@@ -79,13 +88,15 @@ type Cache struct {
 	// missed message would have told it, so it is kept only as due for a reload.
 	generation atomic.Int64
 	now        func() time.Time
+	// refreshing holds the environments being revalidated in the background.
+	refreshing map[string]bool
 
 	defs definitions
 }
 
 // New returns a cache over src and rdb.
 func New(log *slog.Logger, src Source, rdb redis.UniversalClient, opt Options) *Cache {
-	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now,
+	return &Cache{log: log, src: src, rdb: rdb, opt: opt, entries: map[string]*entry{}, floor: map[string]int64{}, now: time.Now, refreshing: map[string]bool{},
 		defs: definitions{byEnv: map[string]*Definitions{}, forced: map[string]time.Time{}, forcing: map[string]bool{}}}
 }
 
@@ -111,8 +122,11 @@ func (c *Cache) Get(ctx context.Context, environmentID string) (*eval.Snapshot, 
 		// invalidation made old, without asking them again on every request.
 		c.Stats.StaleServed.Add(1)
 		return e.snap, nil
-	case e.snap.Version >= floor && now.Sub(e.loaded) < c.opt.MaxAge:
+	case e.snap.Version >= floor && !e.due:
 		c.Stats.MemoryHits.Add(1)
+		if now.Sub(e.loaded) >= c.opt.MaxAge {
+			c.revalidate(environmentID, e)
+		}
 		return e.snap, nil
 	}
 	v, err, _ := c.group.Do(environmentID, func() (any, error) {
@@ -125,6 +139,51 @@ func (c *Cache) Get(ctx context.Context, environmentID string) (*eval.Snapshot, 
 		return nil, err
 	}
 	return v.(*eval.Snapshot), nil
+}
+
+// revalidate checks in the background that e is still the environment's current
+// snapshot, once at a time per environment: when Redis holds that very version, e is
+// trusted for another maximum age; otherwise the environment is reloaded.
+func (c *Cache) revalidate(environmentID string, e *entry) {
+	c.mu.Lock()
+	if c.refreshing[environmentID] {
+		c.mu.Unlock()
+		return
+	}
+	c.refreshing[environmentID] = true
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.refreshing, environmentID)
+			c.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), c.opt.LoadTimeout+c.opt.RedisTimeout)
+		defer cancel()
+		if c.redisUsable() {
+			rctx, rcancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
+			v, err := rediscache.Current(rctx, c.rdb, environmentID)
+			rcancel()
+			switch {
+			case err == nil && v == e.snap.Version:
+				c.Stats.Revalidated.Add(1)
+				c.touch(environmentID, e)
+				return
+			case err != nil && !errors.Is(err, rediscache.ErrMiss):
+				c.redisFailed(err)
+			}
+		}
+		_, _, _ = c.group.Do(environmentID, func() (any, error) { return c.load(ctx, environmentID, 0) })
+	}()
+}
+
+// touch trusts e for another maximum age, unless something replaced it meanwhile.
+func (c *Cache) touch(environmentID string, e *entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[environmentID] == e {
+		c.entries[environmentID] = &entry{snap: e.snap, loaded: c.now()}
+	}
 }
 
 func (c *Cache) redisUsable() bool {
@@ -210,7 +269,7 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 		e = &entry{snap: fallback, retryAt: c.now().Add(time.Second)}
 		c.entries[environmentID] = e
 	case e != nil:
-		e = &entry{snap: e.snap, loaded: e.loaded, retryAt: c.now().Add(time.Second)}
+		e = &entry{snap: e.snap, loaded: e.loaded, due: e.due, retryAt: c.now().Add(time.Second)}
 		c.entries[environmentID] = e
 	}
 	c.mu.Unlock()
@@ -261,11 +320,9 @@ func (c *Cache) store(environmentID string, snap *eval.Snapshot, gen int64) *eva
 		c.Stats.Dropped.Add(1)
 		return snap
 	}
-	loaded := c.now()
-	if gen != c.generation.Load() {
-		loaded = time.Time{} // begun before a resubscription: due at once
-	}
-	c.entries[environmentID] = &entry{snap: snap, loaded: loaded}
+	// A load begun before a resubscription may lack what a missed message said: due
+	// at once.
+	c.entries[environmentID] = &entry{snap: snap, loaded: c.now(), due: gen != c.generation.Load()}
 	return snap
 }
 
@@ -287,7 +344,7 @@ func (c *Cache) Invalidate(environmentID string, version int64) {
 	// A newer version announced means the stores are likely back: stop serving the
 	// fallback without asking them.
 	if e := c.entries[environmentID]; e != nil && !e.retryAt.IsZero() {
-		c.entries[environmentID] = &entry{snap: e.snap, loaded: e.loaded}
+		c.entries[environmentID] = &entry{snap: e.snap, loaded: e.loaded, due: e.due}
 	}
 }
 
@@ -300,7 +357,7 @@ func (c *Cache) DropAll() {
 	c.generation.Add(1)
 	for id, e := range c.entries {
 		// Entries are read unlocked: a copy marks this one as due.
-		c.entries[id] = &entry{snap: e.snap}
+		c.entries[id] = &entry{snap: e.snap, loaded: e.loaded, due: true}
 	}
 }
 

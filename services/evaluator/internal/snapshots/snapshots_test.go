@@ -198,15 +198,21 @@ func TestOlderRedisCopyNeverShadowsMemory(t *testing.T) {
 	if err != nil || oldVersion != first.Version {
 		t.Fatalf("written back: %d %v", oldVersion, err)
 	}
-	// A newer version reaches memory from PostgreSQL...
+	// A newer version reaches memory from PostgreSQL (in the background: the request
+	// that finds the snapshot past its age is answered from memory)...
 	next := env.SetConfig("f", fixture.Off())
 	if err := rdb.Del(ctx, rediscache.Key(env.ID)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := cache.Get(ctx, env.ID); err != nil || s.Version != next {
-		t.Fatalf("loaded %v %v, want %d", s, err, next)
-	}
+	testinfra.Eventually(t, 5*time.Second, "the newer version in memory", func() bool {
+		s, err := cache.Get(ctx, env.ID)
+		return err == nil && s.Version == next
+	})
 	// ...while Redis is left with the older copy, as after a failed write-back.
+	testinfra.Eventually(t, 5*time.Second, "the write-back", func() bool {
+		_, v, err := rediscache.Load(ctx, rdb, env.ID)
+		return err == nil && v == next
+	})
 	if err := rdb.HSet(ctx, rediscache.Key(env.ID), "version", oldVersion, "data", oldData).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,15 +222,68 @@ func TestOlderRedisCopyNeverShadowsMemory(t *testing.T) {
 			t.Fatalf("served version %v (%v); memory held %d", s.Version, err, next)
 		}
 	}
+	testinfra.Eventually(t, 5*time.Second, "Redis repaired by the revalidation", func() bool {
+		_, v, err := rediscache.Load(ctx, rdb, env.ID)
+		return err == nil && v == next
+	})
 	if got := cache.Held(env.ID); got != next {
 		t.Fatalf("memory holds %d, want %d", got, next)
-	}
-	if _, v, err := rediscache.Load(ctx, rdb, env.ID); err != nil || v != next {
-		t.Fatalf("redis not repaired: %d %v", v, err)
 	}
 	if cache.Stats.RedisOlder.Load() == 0 {
 		t.Fatal("the older Redis answer was not counted")
 	}
+}
+
+// TestRevalidateInBackground: a request that finds its snapshot past the maximum age
+// is answered from memory at once, however long the reload takes; when Redis holds
+// that very version, the snapshot is trusted again without being sent or compiled.
+func TestRevalidateInBackground(t *testing.T) {
+	env, store, rdb := setup(t)
+	env.Flag(fixture.Bool("f", fixture.On()))
+	src := &pausing{src: store, loaded: make(chan int64, 1), proceed: make(chan struct{})}
+	src.once.Do(func() {}) // the first load does not pause
+	cache := snapshots.New(slog.New(slog.DiscardHandler), src, rdb,
+		snapshots.Options{MaxAge: 50 * time.Millisecond, RedisTimeout: time.Second, LoadTimeout: 5 * time.Second})
+	ctx := context.Background()
+	first, err := cache.Get(ctx, env.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Redis holds the version in memory: past the age, it is confirmed, not reloaded.
+	loads := cache.Stats.DatabaseLoads.Load() + cache.Stats.RedisHits.Load()
+	time.Sleep(60 * time.Millisecond)
+	if s, _ := cache.Get(ctx, env.ID); s != first {
+		t.Fatal("not answered from memory")
+	}
+	testinfra.Eventually(t, 5*time.Second, "the confirmation", func() bool { return cache.Stats.Revalidated.Load() > 0 })
+	if n := cache.Stats.DatabaseLoads.Load() + cache.Stats.RedisHits.Load(); n != loads {
+		t.Errorf("%d loads to confirm a current snapshot", n-loads)
+	}
+
+	// A change whose message this process missed, and a reload that hangs: requests
+	// are still answered at once, from memory.
+	next := env.SetConfig("f", fixture.Off())
+	if err := rdb.Del(ctx, rediscache.Key(env.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	src.once = sync.Once{} // the next load pauses
+	time.Sleep(60 * time.Millisecond)
+	began := time.Now()
+	for range 100 {
+		if s, err := cache.Get(ctx, env.ID); err != nil || s.Version != first.Version {
+			t.Fatalf("during the reload: %v %v", s, err)
+		}
+	}
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("100 lookups took %v while a reload hung", took)
+	}
+	<-src.loaded // the reload is under way, and held
+	close(src.proceed)
+	testinfra.Eventually(t, 5*time.Second, "the reloaded snapshot", func() bool {
+		s, _ := cache.Get(ctx, env.ID)
+		return s.Version == next
+	})
 }
 
 // failing is a source that can be made to fail, as PostgreSQL does when it is down.

@@ -85,6 +85,11 @@ func (v resultView) appendJSON(b []byte) []byte {
 
 // appendJSON encodes the answer as the serializer would.
 func (s ofrepSuccess) appendJSON(b []byte) []byte {
+	return append(s.appendObject(b), '\n')
+}
+
+// appendObject encodes the answer without the serializer's trailing newline.
+func (s ofrepSuccess) appendObject(b []byte) []byte {
 	b = append(b, `{"key":`...)
 	b = appendString(b, s.Key)
 	b = append(b, `,"value":`...)
@@ -101,5 +106,55 @@ func (s ofrepSuccess) appendJSON(b []byte) []byte {
 		b = append(b, `,"ruleId":`...)
 		b = appendString(b, s.Metadata.RuleID)
 	}
-	return append(b, '}', '}', '\n')
+	return append(b, '}', '}')
+}
+
+// appendObject encodes the error as the serializer would, without its newline.
+func (e ofrepError) appendObject(b []byte) []byte {
+	b = append(b, '{')
+	if e.Key != "" {
+		b = append(b, `"key":`...)
+		b = appendString(b, e.Key)
+		b = append(b, ',')
+	}
+	b = append(b, `"errorCode":`...)
+	b = appendString(b, e.ErrorCode)
+	if e.ErrorDetails != "" {
+		b = append(b, `,"errorDetails":`...)
+		b = appendString(b, e.ErrorDetails)
+	}
+	return append(b, '}')
+}
+
+// appendJSON encodes the bulk answer as the serializer would: the results of a
+// hundred flags without reflection.
+func (a ofrepBulkAnswer) appendJSON(b []byte) []byte {
+	b = append(b, `{"flags":[`...)
+	for i, f := range a.Flags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		switch f := f.(type) {
+		case ofrepSuccess:
+			b = f.appendObject(b)
+		case ofrepError:
+			b = f.appendObject(b)
+		default:
+			b = appendJSON(b, f)
+		}
+	}
+	b = append(b, `],"eventStreams":[`...)
+	for i, es := range a.EventStreams {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"type":`...)
+		b = appendString(b, es.Type)
+		b = append(b, `,"url":`...)
+		b = appendString(b, es.URL)
+		b = append(b, `,"inactivityDelaySec":`...)
+		b = strconv.AppendInt(b, int64(es.InactivityDelaySec), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']', '}', '\n')
 }

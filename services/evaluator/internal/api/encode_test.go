@@ -45,3 +45,22 @@ func TestHandEncodingMatchesTheSerializer(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkEncodingMatchesTheSerializer: the OFREP bulk answer, with successes and
+// errors of every shape, byte for byte as the serializer writes it.
+func TestBulkEncodingMatchesTheSerializer(t *testing.T) {
+	answers := []ofrepBulkAnswer{
+		{Flags: []any{}, EventStreams: []eventStream{}},
+		{Flags: []any{
+			ofrepSuccess{Key: "f", Value: map[string]any{"a": []any{1.0, "x"}}, Reason: "TARGETING_MATCH", Variant: "on", Metadata: ofrepMetadata{EnvironmentVersion: 7, RuleID: "r"}},
+			ofrepError{Key: "gone", ErrorCode: "FLAG_NOT_FOUND", ErrorDetails: `flag "gone" <missing>`},
+			ofrepError{ErrorCode: "GENERAL"},
+			ofrepSuccess{Key: "é/\u2028", Value: "<b>", Reason: "DEFAULT", Metadata: ofrepMetadata{EnvironmentVersion: 0}},
+		}, EventStreams: []eventStream{{Type: "sse", URL: "http://h:1/ofrep/v1/stream?token=a.b.c&x=<y>", InactivityDelaySec: 120}}},
+	}
+	for _, a := range answers {
+		if got, want := string(a.appendJSON(nil)), serialize(t, a); got != want {
+			t.Errorf("bulk answer:\n got %s\nwant %s", got, want)
+		}
+	}
+}

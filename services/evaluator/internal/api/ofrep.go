@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -152,8 +153,22 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	for i, r := range results {
 		_, flags[i] = ofrepResult(r, snap.Version)
 	}
-	return c.JSON(http.StatusOK, ofrepBulkAnswer{Flags: flags, EventStreams: []eventStream{a.eventStream(c)}})
+	answer := ofrepBulkAnswer{Flags: flags, EventStreams: []eventStream{a.eventStream(c)}}
+	// The response writer copies the bytes: the buffer goes back to the pool after.
+	buf := bulkBuffers.Get().(*[]byte)
+	*buf = answer.appendJSON((*buf)[:0])
+	err = c.JSONBlob(http.StatusOK, *buf)
+	if cap(*buf) <= maxPooledBuffer {
+		bulkBuffers.Put(buf)
+	}
+	return err
 }
+
+// bulkBuffers hold encoded bulk answers between requests; one larger than
+// maxPooledBuffer (an environment of many thousands of flags) is left to the GC.
+var bulkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxPooledBuffer = 1 << 20
 
 type ofrepBulkAnswer struct {
 	Flags        []any         `json:"flags"`

@@ -45,7 +45,7 @@ type Snapshots interface {
 // by id again, for the stream tokens that name it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, key, client string) (keys.Key, error)
-	Valid(ctx context.Context, id string) (keys.Key, error)
+	Valid(ctx context.Context, id, environmentID string) (keys.Key, error)
 }
 
 // Counter counts evaluations: those the evaluator made, and those SDKs report.

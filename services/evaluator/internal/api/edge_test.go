@@ -89,7 +89,7 @@ func (fixedKeys) Authenticate(context.Context, string, string) (keys.Key, error)
 	return keys.Key{ID: "key-1", EnvironmentID: "env-1", Kind: domain.SDKKeyServer}, nil
 }
 
-func (fixedKeys) Valid(context.Context, string) (keys.Key, error) {
+func (fixedKeys) Valid(context.Context, string, string) (keys.Key, error) {
 	return keys.Key{ID: "key-1", EnvironmentID: "env-1", Kind: domain.SDKKeyServer}, nil
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -31,14 +30,9 @@ func (a *API) ofrepStream(c echo.Context) error {
 		return domain.Wrap(domain.CodeUnauthorized, err, err.Error())
 	}
 	// The key is asked for again: a token outlives nothing its key does not.
-	k, err := a.keys.Valid(c.Request().Context(), keyID)
-	switch {
-	case errors.Is(err, keys.ErrUnknownKey) || (err == nil && k.EnvironmentID != env):
-		return domain.Errorf(domain.CodeUnauthorized, "the SDK key this stream token was issued for no longer exists")
-	case domain.ErrorCode(err) == domain.CodeUnauthorized:
+	k, err := a.keys.Valid(c.Request().Context(), keyID, env)
+	if err != nil {
 		return err
-	case err != nil:
-		return domain.Wrap(domain.CodeUnavailable, err, "cannot check the stream token's key right now; retry")
 	}
 	c.Set("key", &k)
 	// Last-Event-ID is not trusted here: the official web provider does not ask again

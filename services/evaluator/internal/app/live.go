@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/switchyard/switchyard/pkg/domain"
-	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
 )
 
 // changed is what follows a change to an environment, announced by an invalidation or
@@ -71,12 +69,10 @@ func (a *App) recheckKeys(ctx context.Context, timeout time.Duration) {
 		for _, env := range a.recheck.take() {
 			for _, id := range a.Streams.Keys(env) {
 				qctx, cancel := context.WithTimeout(ctx, timeout)
-				k, err := a.Keys.Valid(qctx, id)
+				k, err := a.Keys.Valid(qctx, id, env)
 				cancel()
-				gone := errors.Is(err, keys.ErrUnknownKey) || domain.ErrorCode(err) == domain.CodeUnauthorized ||
-					(err == nil && k.EnvironmentID != env)
 				switch {
-				case gone:
+				case domain.ErrorCode(err) == domain.CodeUnauthorized:
 					a.log.Info("ending the streams of a revoked SDK key", "environment", env, "key_id", id)
 					a.Streams.EndKey(env, id)
 				case err == nil && k.ExpiresAt != nil:

@@ -114,6 +114,7 @@ var (
 	errInvalid = domain.Errorf(domain.CodeUnauthorized, "invalid SDK key")
 	errRevoked = domain.Errorf(domain.CodeUnauthorized, "this SDK key is revoked")
 	errExpired = domain.Errorf(domain.CodeUnauthorized, "this SDK key has expired")
+	errGone    = domain.Errorf(domain.CodeUnauthorized, "this SDK key no longer exists in its environment")
 )
 
 // Authenticate returns what is known of key (its environment, id, kind), for a
@@ -215,16 +216,16 @@ func (a *Authenticator) check(k Key, now time.Time) error {
 	return nil
 }
 
-// Valid asks the database whether the key with this id still works: the keys behind
-// open streams are checked again after every change to their environment (a
-// revocation is one), and a stream token is checked before its stream opens. It
-// returns the key, errRevoked or errExpired (401), ErrUnknownKey for a key that no
-// longer exists, or the database's failure.
+// Valid asks the database whether the key with this id still works in the
+// environment: the keys behind open streams are checked again after every change to
+// their environment (a revocation is one), and a stream token is checked before its
+// stream opens. It returns the key, or a 401 when the key is revoked, expired, gone or
+// of another environment, or a 503 when the database cannot say.
 //
 // Answers are reused for the cache TTL, like lookups by key, and dropped with them
 // when the key's environment changes: a client cannot make each stream it opens cost
 // a query, and a revocation is seen at once.
-func (a *Authenticator) Valid(ctx context.Context, id string) (Key, error) {
+func (a *Authenticator) Valid(ctx context.Context, id, environmentID string) (Key, error) {
 	now := a.now()
 	a.mu.RLock()
 	e := a.byID[id]
@@ -237,8 +238,11 @@ func (a *Authenticator) Valid(ctx context.Context, id string) (Key, error) {
 			k, err := a.src.SDKKeyByID(lctx, id)
 			return lookup{info: k, asked: asked}, err
 		})
-		if err != nil {
-			return Key{}, err
+		switch {
+		case errors.Is(err, ErrUnknownKey):
+			return Key{}, errGone
+		case err != nil:
+			return Key{}, domain.Wrap(domain.CodeUnavailable, err, "cannot check the SDK key right now; retry")
 		}
 		res := v.(lookup)
 		e = &entry{info: res.info, fetched: res.asked}
@@ -248,6 +252,9 @@ func (a *Authenticator) Valid(ctx context.Context, id string) (Key, error) {
 		}
 		a.byID[id] = e
 		a.mu.Unlock()
+	}
+	if e.info.EnvironmentID != environmentID {
+		return Key{}, errGone
 	}
 	return e.info, a.check(e.info, now)
 }

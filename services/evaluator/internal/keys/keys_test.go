@@ -53,21 +53,24 @@ func TestValid(t *testing.T) {
 	}}
 	a := New(src, time.Minute, time.Second, nil)
 	ctx := context.Background()
-	if k, err := a.Valid(ctx, "live"); err != nil || k.EnvironmentID != "prod" || k.Kind != "client" {
+	if k, err := a.Valid(ctx, "live", "prod"); err != nil || k.EnvironmentID != "prod" || k.Kind != "client" {
 		t.Errorf("live key: %+v %v", k, err)
 	}
 	for _, id := range []string{"revoked", "expired"} {
-		if _, err := a.Valid(ctx, id); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		if _, err := a.Valid(ctx, id, "prod"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 			t.Errorf("%s key: %v", id, err)
 		}
 	}
-	if _, err := a.Valid(ctx, "gone"); !errors.Is(err, ErrUnknownKey) {
+	if _, err := a.Valid(ctx, "live", "staging"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+		t.Errorf("a key of another environment: %v", err)
+	}
+	if _, err := a.Valid(ctx, "gone", "prod"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("unknown key: %v", err)
 	}
 	// Answers are reused: a client opening stream after stream costs one query.
 	calls := src.calls
 	for range 5 {
-		a.Valid(ctx, "live")
+		a.Valid(ctx, "live", "prod")
 	}
 	if src.calls != calls {
 		t.Errorf("%d queries for answers held", src.calls-calls)
@@ -75,12 +78,12 @@ func TestValid(t *testing.T) {
 	// A change of the environment (a revocation is one) drops them.
 	src.keys[[32]byte{1}] = Key{ID: "live", EnvironmentID: "prod", RevokedAt: &past}
 	a.DropEnvironment("prod")
-	if _, err := a.Valid(ctx, "live"); domain.ErrorCode(err) != domain.CodeUnauthorized {
+	if _, err := a.Valid(ctx, "live", "prod"); domain.ErrorCode(err) != domain.CodeUnauthorized {
 		t.Errorf("revoked, after the environment changed: %v", err)
 	}
 	a.DropAll()
 	src.down = true
-	if _, err := a.Valid(ctx, "live"); err == nil || errors.Is(err, ErrUnknownKey) || domain.ErrorCode(err) == domain.CodeUnauthorized {
+	if _, err := a.Valid(ctx, "live", "prod"); domain.ErrorCode(err) != domain.CodeUnavailable {
 		t.Errorf("database down must be neither valid nor a refusal: %v", err)
 	}
 }

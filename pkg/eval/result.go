@@ -16,6 +16,9 @@ const (
 	ReasonError              Reason = "ERROR"
 )
 
+// Reasons are every reason, in a fixed order.
+var Reasons = [...]Reason{ReasonTargetingMatch, ReasonSplit, ReasonDefault, ReasonDisabled, ReasonPrerequisiteFailed, ReasonError}
+
 // ErrorCode says what went wrong when Reason is ERROR (OpenFeature error codes).
 type ErrorCode string
 

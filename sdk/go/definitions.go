@@ -39,10 +39,7 @@ type flagInfo struct {
 }
 
 // reasons are the engine's reasons, in the order of a flag's counter columns.
-var reasons = [...]eval.Reason{
-	eval.ReasonTargetingMatch, eval.ReasonSplit, eval.ReasonDefault,
-	eval.ReasonDisabled, eval.ReasonPrerequisiteFailed, eval.ReasonError,
-}
+var reasons = eval.Reasons
 
 func reasonIndex(r eval.Reason) int {
 	switch r {

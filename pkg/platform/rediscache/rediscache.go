@@ -121,12 +121,12 @@ func Load(ctx context.Context, rdb redis.Cmdable, environmentID string) ([]byte,
 	if vs == "" || data == "" {
 		return nil, 0, ErrMiss
 	}
-	version, err := strconv.ParseInt(vs, 10, 64)
-	if err != nil {
-		return nil, 0, fmt.Errorf("load environment %s: bad version %q", environmentID, vs)
-	}
-	if fence, _ := strconv.ParseInt(fs, 10, 64); version < fence {
-		return nil, 0, ErrMiss
+	version, err := current(vs, fs)
+	switch {
+	case errors.Is(err, ErrMiss):
+		return nil, 0, err
+	case err != nil:
+		return nil, 0, fmt.Errorf("load environment %s: %w", environmentID, err)
 	}
 	return []byte(data), version, nil
 }
@@ -141,9 +141,22 @@ func Current(ctx context.Context, rdb redis.Cmdable, environmentID string) (int6
 	}
 	vs, _ := vals[0].(string)
 	fs, _ := vals[1].(string)
+	if vs == "" {
+		return 0, ErrMiss
+	}
+	version, err := current(vs, fs)
+	if err != nil && !errors.Is(err, ErrMiss) {
+		return 0, ErrMiss // unreadable: a reload repairs it
+	}
+	return version, err
+}
+
+// current reads a hash's version and fence: the version, ErrMiss when it is older
+// than the fence, or an error when it is unreadable.
+func current(vs, fs string) (int64, error) {
 	version, err := strconv.ParseInt(vs, 10, 64)
 	if err != nil {
-		return 0, ErrMiss
+		return 0, fmt.Errorf("bad version %q", vs)
 	}
 	if fence, _ := strconv.ParseInt(fs, 10, 64); version < fence {
 		return 0, ErrMiss

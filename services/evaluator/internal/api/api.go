@@ -127,10 +127,16 @@ func New(log *slog.Logger, d Deps, live Live, opt Options) *echo.Echo {
 func (a *API) snapshot(c echo.Context) (*eval.Snapshot, error) {
 	snap, err := a.snaps.Get(c.Request().Context(), environment(c))
 	if err != nil {
-		if domain.ErrorCode(err) == domain.CodeNotFound {
-			return nil, domain.Wrap(domain.CodeUnauthorized, err, "this SDK key's environment no longer exists")
-		}
-		return nil, domain.Wrap(domain.CodeUnavailable, err, "flags are unavailable right now; retry")
+		return nil, unavailable(err, "flags")
 	}
 	return snap, nil
+}
+
+// unavailable is the answer when what (flags, definitions) cannot be had: 401 when
+// the key's environment is gone, 503 otherwise.
+func unavailable(err error, what string) error {
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return domain.Wrap(domain.CodeUnauthorized, err, "this SDK key's environment no longer exists")
+	}
+	return domain.Wrap(domain.CodeUnavailable, err, what+" are unavailable right now; retry")
 }

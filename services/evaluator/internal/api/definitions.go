@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/switchyard/switchyard/pkg/domain"
 )
 
 // definitions answers GET /api/v1/flags: the environment's flag definitions for
@@ -27,10 +25,7 @@ func (a *API) definitions(c echo.Context) error {
 	}
 	d, err := a.snaps.Definitions(c.Request().Context(), environment(c), snap.Version)
 	if err != nil {
-		if domain.ErrorCode(err) == domain.CodeNotFound {
-			return domain.Wrap(domain.CodeUnauthorized, err, "this SDK key's environment no longer exists")
-		}
-		return domain.Wrap(domain.CodeUnavailable, err, "flag definitions are unavailable right now; retry")
+		return unavailable(err, "flag definitions")
 	}
 	h.Set("ETag", versionTag(d.Version))
 	if acceptsGzip(c.Request()) {

@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,14 +32,13 @@ type report struct {
 	Evaluations []reportEntry `json:"evaluations"`
 }
 
-// knownReason reports whether r is one of the engine's reasons.
-func knownReason(r string) bool {
-	switch eval.Reason(r) {
-	case eval.ReasonTargetingMatch, eval.ReasonSplit, eval.ReasonDefault, eval.ReasonDisabled,
-		eval.ReasonPrerequisiteFailed, eval.ReasonError:
-		return true
+// reasonNames lists the engine's reasons, for the message that names them.
+func reasonNames() string {
+	names := make([]string, len(eval.Reasons))
+	for i, r := range eval.Reasons {
+		names[i] = string(r)
 	}
-	return false
+	return strings.Join(names, ", ")
 }
 
 // events answers POST /api/v1/events: evaluation counts SDKs made in process, so
@@ -66,8 +67,8 @@ func (a *API) events(c echo.Context) error {
 		if len(e.Variant) > maxVariantLength {
 			fields = append(fields, domain.FieldError{Field: at + "variant", Message: fmt.Sprintf("must be at most %d characters", maxVariantLength)})
 		}
-		if !knownReason(e.Reason) {
-			fields = append(fields, domain.FieldError{Field: at + "reason", Message: "must be one of TARGETING_MATCH, SPLIT, DEFAULT, DISABLED, PREREQUISITE_FAILED, ERROR"})
+		if !slices.Contains(eval.Reasons[:], eval.Reason(e.Reason)) {
+			fields = append(fields, domain.FieldError{Field: at + "reason", Message: "must be one of " + reasonNames()})
 		}
 		if e.Count < 1 || e.Count > maxReportCount {
 			fields = append(fields, domain.FieldError{Field: at + "count", Message: fmt.Sprintf("must be from 1 to %d", maxReportCount)})

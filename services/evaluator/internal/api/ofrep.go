@@ -207,7 +207,7 @@ func (a *API) bulkSnapshot(c echo.Context) (*eval.Snapshot, error) {
 	}
 	snap, err := a.snaps.AtLeast(c.Request().Context(), environment(c), want)
 	if err != nil {
-		return a.snapshot(c) // the same failure, in the same words
+		return nil, unavailable(err, "flags")
 	}
 	return snap, nil
 }

@@ -16,7 +16,7 @@ func (a *App) changed(environmentID string, version int64) {
 	a.Cache.Invalidate(environmentID, version)
 	a.Keys.DropEnvironment(environmentID)
 	a.Streams.Announce(environmentID, version)
-	if len(a.Streams.Keys(environmentID)) > 0 {
+	if a.Streams.Has(environmentID) {
 		a.recheck.add(environmentID)
 	}
 }

@@ -18,7 +18,8 @@ func (s *Store) EnvironmentVersions(ctx context.Context, ids []string) (map[stri
 		ID      string
 		Version int64
 	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT id, version FROM environments WHERE id = ANY(?::uuid[])`, uuidArray(ids)).
+	// The ids are the environments of keys the database gave: well-formed.
+	if err := s.db.WithContext(ctx).Raw(`SELECT id, version FROM environments WHERE id IN ?`, ids).
 		Scan(&rows).Error; err != nil {
 		return nil, pgerr.Translate(err)
 	}
@@ -26,20 +27,4 @@ func (s *Store) EnvironmentVersions(ctx context.Context, ids []string) (map[stri
 		out[r.ID] = r.Version
 	}
 	return out, nil
-}
-
-// uuidArray writes ids as a PostgreSQL array literal, keeping only well-formed ids (the
-// cast would fail the whole query on one bad id).
-func uuidArray(ids []string) string {
-	b := []byte{'{'}
-	for _, id := range ids {
-		if !isUUID(id) {
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, id...)
-	}
-	return string(append(b, '}'))
 }

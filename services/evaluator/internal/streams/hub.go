@@ -37,7 +37,7 @@ type Owner struct {
 
 // Stats counts what the hub did, for metrics.
 type Stats struct {
-	Opened, Closed, RefusedKey, RefusedProcess, Announcements, Revoked atomic.Int64
+	Opened, RefusedKey, RefusedProcess, Announcements, Revoked atomic.Int64
 }
 
 // Hub is the set of open streams. It is safe for concurrent use.
@@ -151,7 +151,6 @@ func (s *Stream) Close() {
 		delete(h.perKey, s.KeyID)
 	}
 	h.open--
-	h.Stats.Closed.Add(1)
 	s.end()
 }
 
@@ -207,6 +206,13 @@ func (h *Hub) Environments() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// Has reports whether the environment has open streams.
+func (h *Hub) Has(environmentID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.envs[environmentID] != nil
 }
 
 // Keys returns the keys with open streams in the environment.

@@ -87,8 +87,8 @@ func TestAnnounce(t *testing.T) {
 		t.Fatal("another environment's stream woken")
 	default:
 	}
-	if got := h.Keys("env"); len(got) != 1 || got[0] != "k" {
-		t.Errorf("keys %v", got)
+	if got := h.Keys("env"); len(got) != 1 || got[0] != "k" || !h.Has("env") || h.Has("nowhere") {
+		t.Errorf("keys %v, has env %v, has nowhere %v", got, h.Has("env"), h.Has("nowhere"))
 	}
 	h.EndKey("env", "k")
 	select {

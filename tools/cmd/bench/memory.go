@@ -5,30 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/tools/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/procstat"
 )
-
-// rss returns a process's resident set size in bytes, from /proc.
-func rss(pid int) (int64, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for process %d", pid)
-}
-
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // memory loads the big environment into the evaluator and reports its resident memory
 // before and after, and the cold and warm latency of a bulk evaluation of it.
@@ -40,7 +21,7 @@ func memory(ctx context.Context, w io.Writer, o options, s seeded) error {
 	var before int64
 	if o.evaluatorPID != 0 {
 		var err error
-		if before, err = rss(o.evaluatorPID); err != nil {
+		if before, err = procstat.RSS(o.evaluatorPID); err != nil {
 			return err
 		}
 	}
@@ -70,12 +51,12 @@ func memory(ctx context.Context, w io.Writer, o options, s seeded) error {
 	fmt.Fprintf(w, "| next bulk evaluation, snapshot in memory | %v |\n", warm.Round(time.Microsecond))
 	if o.evaluatorPID != 0 {
 		time.Sleep(500 * time.Millisecond)
-		after, err := rss(o.evaluatorPID)
+		after, err := procstat.RSS(o.evaluatorPID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "| evaluator RSS before loading (started, seeded, nothing evaluated yet) | %s |\n", mib(before))
-		fmt.Fprintf(w, "| evaluator RSS with the %d flags loaded | %s (+%s) |\n", o.bigFlags, mib(after), mib(after-before))
+		fmt.Fprintf(w, "| evaluator RSS before loading (started, seeded, nothing evaluated yet) | %s |\n", procstat.MiB(before))
+		fmt.Fprintf(w, "| evaluator RSS with the %d flags loaded | %s (+%s) |\n", o.bigFlags, procstat.MiB(after), procstat.MiB(after-before))
 	}
 	fmt.Fprintln(w)
 	return nil

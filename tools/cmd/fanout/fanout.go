@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/tools/internal/adminclient"
+	"github.com/switchyard/switchyard/tools/internal/procstat"
 )
 
 const probe = "fanout-probe"
@@ -123,7 +124,7 @@ func (f *fanout) measure(ctx context.Context, o options) (*report, error) {
 		if o.evaluatorPID == 0 {
 			return 0
 		}
-		b, err := rss(o.evaluatorPID)
+		b, err := procstat.RSS(o.evaluatorPID)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fanout: evaluator RSS:", err)
 		}
@@ -142,7 +143,7 @@ func (f *fanout) measure(ctx context.Context, o options) (*report, error) {
 	time.Sleep(time.Second) // let the evaluator settle before reading its memory
 	r.rssOpen = evalRSS()
 	r.rssPeak = r.rssOpen
-	r.selfRSS, _ = rss(os.Getpid())
+	r.selfRSS, _ = procstat.RSS(os.Getpid())
 
 	toggle := "/api/v1/projects/" + o.project + "/flags/" + probe + "/environments/" + o.env + "/toggle"
 	var all []time.Duration
@@ -249,21 +250,21 @@ func (r *report) write(w io.Writer, o options) {
 	fmt.Fprintln(w, "| measure | value |\n|---|---|")
 	if o.evaluatorPID != 0 {
 		per := float64(r.rssOpen-r.rssIdle) / float64(max(1, r.streams))
-		fmt.Fprintf(w, "| evaluator RSS before the streams | %s |\n", mib(r.rssIdle))
-		fmt.Fprintf(w, "| evaluator RSS with %d streams open | %s (+%s) |\n", r.streams, mib(r.rssOpen), mib(r.rssOpen-r.rssIdle))
-		fmt.Fprintf(w, "| evaluator RSS, highest while announcing | %s |\n", mib(r.rssPeak))
+		fmt.Fprintf(w, "| evaluator RSS before the streams | %s |\n", procstat.MiB(r.rssIdle))
+		fmt.Fprintf(w, "| evaluator RSS with %d streams open | %s (+%s) |\n", r.streams, procstat.MiB(r.rssOpen), procstat.MiB(r.rssOpen-r.rssIdle))
+		fmt.Fprintf(w, "| evaluator RSS, highest while announcing | %s |\n", procstat.MiB(r.rssPeak))
 		fmt.Fprintf(w, "| evaluator memory per stream | %.1f KiB |\n", per/1024)
 	} else {
 		fmt.Fprintln(w, "| evaluator RSS | not measured (no -evaluator-pid) |")
 	}
-	fmt.Fprintf(w, "| this tool's RSS with the streams open | %s |\n\n", mib(r.selfRSS))
+	fmt.Fprintf(w, "| this tool's RSS with the streams open | %s |\n\n", procstat.MiB(r.selfRSS))
 
 	fmt.Fprintln(w, "| target | got | wanted | |\n|---|---|---|---|")
 	fmt.Fprintf(w, "| announce p99, every stream and change | %v | ≤ %v | %s |\n", round(r.all.p99), o.p99Budget,
 		verdict(r.all.n > 0 && r.all.p99 <= o.p99Budget && r.missed == 0))
 	if o.evaluatorPID != 0 {
-		fmt.Fprintf(w, "| evaluator RSS with %d streams, highest | %s | ≤ %d MB (%s) | %s |\n", r.streams, mib(r.rssPeak),
-			o.rssBudget/1_000_000, mib(o.rssBudget), verdict(r.rssPeak <= o.rssBudget))
+		fmt.Fprintf(w, "| evaluator RSS with %d streams, highest | %s | ≤ %d MB (%s) | %s |\n", r.streams, procstat.MiB(r.rssPeak),
+			o.rssBudget/1_000_000, procstat.MiB(o.rssBudget), verdict(r.rssPeak <= o.rssBudget))
 	}
 	fmt.Fprintf(w, "| streams ended or changes missed | %d | 0 | %s |\n\n", r.ended+r.missed, verdict(r.ended+r.missed == 0))
 }

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -58,28 +54,6 @@ func latencies(streams []*stream, v int64, ack time.Time) (lat []time.Duration, 
 	}
 	return lat, early, missed
 }
-
-// rss returns a process's resident set size in bytes, from /proc.
-func rss(pid int) (int64, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, err
-	}
-	return vmRSS(string(raw))
-}
-
-// vmRSS reads the VmRSS line of a /proc/PID/status file.
-func vmRSS(status string) (int64, error) {
-	for line := range strings.SplitSeq(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS line")
-}
-
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 // round shows a latency to a useful precision.
 func round(d time.Duration) time.Duration {

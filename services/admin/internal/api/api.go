@@ -47,7 +47,7 @@ type API struct {
 }
 
 // New returns the admin API's HTTP handler.
-func New(log *slog.Logger, svc *service.Service, auth Authenticator, opt Options) *echo.Echo {
+func New(log *slog.Logger, svc *service.Service, auth Authenticator, opt Options) *server.Echo {
 	a := &API{svc: svc, auth: auth, log: log}
 	doc, err := Document()
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -44,7 +43,7 @@ type Options struct {
 type App struct {
 	// Handler serves the API; Registry holds the metrics the operations listener
 	// serves.
-	Handler  *echo.Echo
+	Handler  *server.Echo
 	Registry *prometheus.Registry
 
 	Store   *postgres.Store
@@ -110,7 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) 
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	// The dashboard, at / beside the API, over the same service and authenticator.
-	ui.Mount(a.Handler, log, a.Service, ui.Options{Auth: a.Auth, Secret: []byte(cfg.JWTSecret), CookieSecure: cfg.CookieSecure})
+	ui.Mount(a.Handler.Echo, log, a.Service, ui.Options{Auth: a.Auth, Secret: []byte(cfg.JWTSecret), CookieSecure: cfg.CookieSecure})
 	return a, nil
 }
 

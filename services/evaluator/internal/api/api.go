@@ -92,7 +92,7 @@ type API struct {
 }
 
 // New returns the evaluator's HTTP handler.
-func New(log *slog.Logger, d Deps, live Live, opt Options) *echo.Echo {
+func New(log *slog.Logger, d Deps, live Live, opt Options) *server.Echo {
 	a := &API{snaps: d.Snapshots, keys: d.Keys, counter: d.Counter, hub: d.Streams, tokens: d.Tokens,
 		live: live, cors: newOrigins(live.CORSOrigins), log: log}
 	doc, err := Document()
@@ -111,14 +111,18 @@ func New(log *slog.Logger, d Deps, live Live, opt Options) *echo.Echo {
 	// Before routing, so that preflight requests (OPTIONS, which no route has) are
 	// answered too.
 	e.Pre(a.corsHeaders)
-	e.POST("/api/v1/evaluate", a.evaluate, a.authenticate)
-	e.GET("/api/v1/evaluate/*", a.evaluateOne, a.authenticate)
-	e.POST("/ofrep/v1/evaluate/flags", a.ofrepBulk, a.authenticate)
-	e.POST("/ofrep/v1/evaluate/flags/*", a.ofrepSingle, a.authenticate)
+	// Route middleware is chained once here: echo would compose it on every request.
+	keyed := func(h echo.HandlerFunc, m ...echo.MiddlewareFunc) echo.HandlerFunc {
+		return server.Chain(h, append([]echo.MiddlewareFunc{a.authenticate}, m...)...)
+	}
+	e.POST("/api/v1/evaluate", keyed(a.evaluate))
+	e.GET("/api/v1/evaluate/*", keyed(a.evaluateOne))
+	e.POST("/ofrep/v1/evaluate/flags", keyed(a.ofrepBulk))
+	e.POST("/ofrep/v1/evaluate/flags/*", keyed(a.ofrepSingle))
 	e.GET("/ofrep/v1/stream", a.ofrepStream)
-	e.GET("/api/v1/flags", a.definitions, a.authenticate, serverKeysOnly)
-	e.GET("/api/v1/stream", a.stream, a.authenticate, serverKeysOnly)
-	e.POST("/api/v1/events", a.events, a.authenticate)
+	e.GET("/api/v1/flags", keyed(a.definitions, serverKeysOnly))
+	e.GET("/api/v1/stream", keyed(a.stream, serverKeysOnly))
+	e.POST("/api/v1/events", keyed(a.events))
 	return e
 }
 

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -34,7 +33,7 @@ import (
 type App struct {
 	// Handler serves the public API; Registry holds the metrics, which the operations
 	// listener serves.
-	Handler  *echo.Echo
+	Handler  *server.Echo
 	Registry *prometheus.Registry
 
 	Store    *postgres.Store

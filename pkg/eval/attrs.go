@@ -33,28 +33,62 @@ const (
 	bulk   = 1
 )
 
-// lookup finds a non-targeting-key attribute: by its dotted path through nested
+// lookupMap finds a non-targeting-key attribute: by its dotted path through nested
 // objects, then by a key that is the whole name.
-func (a *attr) lookup(attrs map[string]any) (any, bool) {
+func (a *attr) lookupMap(attrs map[string]any) (any, bool) {
 	if a.path == nil {
 		v, ok := attrs[a.name]
 		return v, ok
 	}
-	m := attrs
-	for i, seg := range a.path {
-		v, ok := m[seg]
-		if !ok {
-			break
-		}
-		if i == len(a.path)-1 {
-			return v, true
-		}
-		if m, ok = v.(map[string]any); !ok {
-			break
-		}
+	if v, ok := followPath(attrs, a.path); ok {
+		return v, true
 	}
 	v, ok := attrs[a.name]
 	return v, ok
+}
+
+// lookupList is lookupMap for a listed context: ok is false when the attribute is
+// absent or null, and x is nil when it is the string text.
+func (a *attr) lookupList(list []Attribute) (x any, text string, ok bool) {
+	if a.path != nil {
+		if top := listed(list, a.path[0]); top != nil {
+			if m, isMap := top.Value.(map[string]any); isMap {
+				if v, found := followPath(m, a.path[1:]); found {
+					return v, "", v != nil
+				}
+			}
+		}
+	}
+	if at := listed(list, a.name); at != nil {
+		return at.Value, at.Text, true
+	}
+	return nil, "", false
+}
+
+func listed(list []Attribute, name string) *Attribute {
+	for i := range list {
+		if list[i].Name == name {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+// followPath follows path through nested objects from m.
+func followPath(m map[string]any, path []string) (any, bool) {
+	for i, seg := range path {
+		v, ok := m[seg]
+		if !ok {
+			return nil, false
+		}
+		if i == len(path)-1 {
+			return v, true
+		}
+		if m, ok = v.(map[string]any); !ok {
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // interner hands out attribute slots while a snapshot compiles.
@@ -188,8 +222,21 @@ func (ac *attrCache) resolve(ctx *Context, a *attrRef, i int) *value {
 		}
 		return v
 	}
-	x, ok := a.lookup(ctx.Attributes)
-	if !ok || x == nil {
+	var x any
+	var text string
+	var ok bool
+	if ctx.List != nil {
+		x, text, ok = a.lookupList(ctx.List)
+	} else {
+		x, ok = a.lookupMap(ctx.Attributes)
+		ok = ok && x != nil // null, as absent
+	}
+	if !ok {
+		return v
+	}
+	if x == nil { // a listed string
+		v.flags |= present | isString
+		v.s = text
 		return v
 	}
 	v.flags |= present

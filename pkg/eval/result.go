@@ -52,9 +52,14 @@ const (
 
 // Context is what a flag is evaluated for: a targeting key and attributes (strings,
 // numbers, booleans, lists and nested objects, as decoded from JSON).
+//
+// The attributes are held in Attributes, or in List when it is not nil (as
+// ContextFromJSON decodes a small context: no map, no boxed strings); a name appears
+// at most once in List.
 type Context struct {
 	Key        string
 	Attributes map[string]any
+	List       []Attribute
 }
 
 // ContextOf builds a context from a JSON object: the targeting key comes from the first

@@ -300,7 +300,12 @@ func BodyLimit(n int64) echo.MiddlewareFunc {
 			if req.ContentLength > n {
 				return domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", n)
 			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, n)
+			// A body of a declared length is read no further than that length by
+			// net/http: only one of unknown length (chunked) needs the limiting reader,
+			// which costs an allocation.
+			if req.ContentLength < 0 {
+				req.Body = http.MaxBytesReader(c.Response(), req.Body, n)
+			}
 			return next(c)
 		}
 	}

@@ -65,7 +65,7 @@ func requestTextProblems(c echo.Context) []domain.FieldError {
 			out = append(out, domain.FieldError{Field: "path", Message: msg})
 		}
 	}
-	if u.RawQuery == "" {
+	if u.RawQuery == "" || plainQuery(u.RawQuery) {
 		return out
 	}
 	q := c.QueryParams()
@@ -87,6 +87,39 @@ func requestTextProblems(c echo.Context) []domain.FieldError {
 		}
 	}
 	return out
+}
+
+// plainQuery reports whether a raw query string holds no bad text without parsing
+// it: valid UTF-8 with no NUL, and no escape of a byte outside ASCII or of NUL, so that
+// every name and value it decodes to is clean too. Most queries are, and skip the
+// parse and its allocations; the others are checked parameter by parameter.
+func plainQuery(q string) bool {
+	if !utf8.ValidString(q) || strings.IndexByte(q, 0) >= 0 {
+		return false
+	}
+	for i := strings.IndexByte(q, '%'); i >= 0; i = strings.IndexByte(q, '%') {
+		if i+2 >= len(q) {
+			return false
+		}
+		hi, lo := unhex(q[i+1]), unhex(q[i+2])
+		if hi < 0 || lo < 0 || hi >= 8 || hi == 0 && lo == 0 {
+			return false
+		}
+		q = q[i+3:]
+	}
+	return true
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 var escapedNUL = []byte(`\u0000`)

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,10 +43,25 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if k.Kind != domain.SDKKeyClient && fromBrowser(c.Request()) {
 			return errServerKeyInBrowser
 		}
-		c.Set("key", &k)
-		return next(c)
+		// The key travels in a pooled wrapper of the context: echo's own store
+		// (c.Set) allocates a map on every request.
+		kc := keyedContexts.Get().(*keyedContext)
+		kc.Context, kc.key = c, k
+		err = next(kc)
+		kc.Context, kc.key = nil, keys.Key{}
+		keyedContexts.Put(kc)
+		return err
 	}
 }
+
+// keyedContext is a request's context with its SDK key. It lives as long as the
+// handler: nothing may keep it, or a pointer into it, past the handler's return.
+type keyedContext struct {
+	echo.Context
+	key keys.Key
+}
+
+var keyedContexts = sync.Pool{New: func() any { return new(keyedContext) }}
 
 var errClientKey = domain.Errorf(domain.CodeForbidden,
 	"flag definitions are for server SDK keys; this is a client key, which may only evaluate")
@@ -61,12 +77,13 @@ func serverKeysOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func sdkKey(c echo.Context) *keys.Key {
-	k, _ := c.Get("key").(*keys.Key)
-	if k == nil {
-		return &keys.Key{}
+// sdkKey is the request's key, authenticated; a copy, since the context holding it
+// is reused.
+func sdkKey(c echo.Context) keys.Key {
+	if kc, ok := c.(*keyedContext); ok {
+		return kc.key
 	}
-	return k
+	return keys.Key{}
 }
 
 func environment(c echo.Context) string { return sdkKey(c).EnvironmentID }

@@ -50,7 +50,11 @@ func (a *API) corsHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		// Answers differ by origin: caches must keep them apart, even the answer to a
 		// request without one.
 		h := c.Response().Header()
-		h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		if _, ok := h[echo.HeaderVary]; ok {
+			h.Add(echo.HeaderVary, echo.HeaderOrigin)
+		} else {
+			h[echo.HeaderVary] = varyOrigin
+		}
 		origin := r.Header.Get(echo.HeaderOrigin)
 		if origin == "" {
 			return next(c)
@@ -75,3 +79,7 @@ func (a *API) corsHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// varyOrigin is the Vary header of every answer browsers may cache, one slice shared by
+// all of them: Add appends to a copy (its length is its capacity), so none is changed.
+var varyOrigin = []string{echo.HeaderOrigin}

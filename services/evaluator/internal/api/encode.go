@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/switchyard/switchyard/pkg/eval"
 )
 
 // The single-flag answers are encoded by hand: under load, reflection in
@@ -126,22 +128,16 @@ func (e ofrepError) appendObject(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendJSON encodes the bulk answer as the serializer would: the results of a
-// hundred flags without reflection.
+// appendJSON encodes the bulk answer as the serializer would encode each result's
+// ofrepResult body in "flags": the results of a hundred flags without reflection, and
+// without boxing one.
 func (a ofrepBulkAnswer) appendJSON(b []byte) []byte {
 	b = append(b, `{"flags":[`...)
-	for i, f := range a.Flags {
+	for i, r := range a.Results {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		switch f := f.(type) {
-		case ofrepSuccess:
-			b = f.appendObject(b)
-		case ofrepError:
-			b = f.appendObject(b)
-		default:
-			b = appendJSON(b, f)
-		}
+		b = appendResult(b, r, a.Version)
 	}
 	b = append(b, `],"eventStreams":[`...)
 	for i, es := range a.EventStreams {
@@ -157,4 +153,14 @@ func (a ofrepBulkAnswer) appendJSON(b []byte) []byte {
 		b = append(b, '}')
 	}
 	return append(b, ']', '}', '\n')
+}
+
+// appendResult encodes ofrepResult's body for r.
+func appendResult(b []byte, r eval.Result, version int64) []byte {
+	if r.ErrorCode == "" {
+		return ofrepSuccess{Key: r.Key, Value: r.Value, Reason: string(r.Reason), Variant: r.Variant,
+			Metadata: ofrepMetadata{EnvironmentVersion: version, RuleID: r.RuleID}}.appendObject(b)
+	}
+	_, body := ofrepResult(r, version) // errors are rare: boxed, as ofrepResult gives them
+	return body.(ofrepError).appendObject(b)
 }

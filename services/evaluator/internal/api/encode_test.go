@@ -47,19 +47,30 @@ func TestHandEncodingMatchesTheSerializer(t *testing.T) {
 }
 
 // TestBulkEncodingMatchesTheSerializer: the OFREP bulk answer, with successes and
-// errors of every shape, byte for byte as the serializer writes it.
+// errors of every shape, byte for byte as the serializer writes each result's
+// ofrepResult body.
 func TestBulkEncodingMatchesTheSerializer(t *testing.T) {
 	answers := []ofrepBulkAnswer{
-		{Flags: []any{}, EventStreams: []eventStream{}},
-		{Flags: []any{
-			ofrepSuccess{Key: "f", Value: map[string]any{"a": []any{1.0, "x"}}, Reason: "TARGETING_MATCH", Variant: "on", Metadata: ofrepMetadata{EnvironmentVersion: 7, RuleID: "r"}},
-			ofrepError{Key: "gone", ErrorCode: "FLAG_NOT_FOUND", ErrorDetails: `flag "gone" <missing>`},
-			ofrepError{ErrorCode: "GENERAL"},
-			ofrepSuccess{Key: "é/\u2028", Value: "<b>", Reason: "DEFAULT", Metadata: ofrepMetadata{EnvironmentVersion: 0}},
+		{Results: []eval.Result{}, EventStreams: []eventStream{}},
+		{Version: 7, Results: []eval.Result{
+			{Key: "f", Value: map[string]any{"a": []any{1.0, "x"}}, Reason: eval.ReasonTargetingMatch, Variant: "on", RuleID: "r"},
+			{Key: "gone \"<x>\"", Reason: eval.ReasonError, ErrorCode: eval.ErrFlagNotFound},
+			{Key: "rollout", Reason: eval.ReasonError, ErrorCode: eval.ErrTargetingKeyMissing},
+			{Key: "broken", Reason: eval.ReasonError, ErrorCode: eval.ErrGeneral},
+			{Key: "budget", Reason: eval.ReasonError, ErrorCode: eval.ErrGeneral, ErrorMessage: eval.MessageBudget},
+			{Key: "é/\u2028", Value: "<b>", Reason: eval.ReasonDefault},
 		}, EventStreams: []eventStream{{Type: "sse", URL: "http://h:1/ofrep/v1/stream?token=a.b.c&x=<y>", InactivityDelaySec: 120}}},
 	}
 	for _, a := range answers {
-		if got, want := string(a.appendJSON(nil)), serialize(t, a); got != want {
+		flags := make([]any, len(a.Results))
+		for i, r := range a.Results {
+			_, flags[i] = ofrepResult(r, a.Version)
+		}
+		want := serialize(t, struct {
+			Flags        []any         `json:"flags"`
+			EventStreams []eventStream `json:"eventStreams"`
+		}{flags, a.EventStreams})
+		if got := string(a.appendJSON(nil)); got != want {
 			t.Errorf("bulk answer:\n got %s\nwant %s", got, want)
 		}
 	}

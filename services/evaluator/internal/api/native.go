@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -69,19 +71,9 @@ func (a *API) evaluateOne(c echo.Context) error {
 	if err != nil || flag == "" {
 		return domain.InvalidField("flag key", "flag", "is required in the path")
 	}
-	raw := map[string]any{}
-	for k, vs := range c.QueryParams() {
-		if len(vs) == 1 {
-			raw[k] = vs[0]
-			continue
-		}
-		list := make([]any, len(vs))
-		for i, v := range vs {
-			list[i] = v
-		}
-		raw[k] = list
-	}
-	ctx, err := eval.ContextOf(raw, "key", "targetingKey")
+	st := getRequest()
+	defer st.release()
+	ctx, err := queryContext(c.Request().URL.RawQuery, st.attrs[:0])
 	if err != nil {
 		return err
 	}
@@ -97,5 +89,69 @@ func (a *API) evaluateOne(c echo.Context) error {
 	if r.ErrorCode == eval.ErrFlagNotFound {
 		status = http.StatusNotFound
 	}
-	return c.JSONBlob(status, v.appendJSON(make([]byte, 0, 160)))
+	st.answer = v.appendJSON(st.answer[:0])
+	return writeJSON(c, status, st.answer)
+}
+
+// queryContext reads a context from a query string as url.ParseQuery and ContextOf
+// would ("key" or "targetingKey" is the targeting key, a repeated parameter is a list,
+// a pair that does not unescape is skipped), into a list while it fits in into's
+// capacity, and through a map beyond.
+func queryContext(query string, into []eval.Attribute) (eval.Context, error) {
+	list := into[:0]
+	for pair := range strings.SplitSeq(query, "&") {
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err != nil {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		i := slices.IndexFunc(list, func(a eval.Attribute) bool { return a.Name == name })
+		switch {
+		case i < 0 && len(list) == cap(list):
+			return queryContextMap(query)
+		case i < 0:
+			list = append(list, eval.Attribute{Name: name, Text: value})
+		case list[i].Value == nil:
+			list[i].Value = []any{list[i].Text, value}
+		default:
+			list[i].Value = append(list[i].Value.([]any), value)
+		}
+	}
+	ctx := eval.Context{List: list}
+	for _, f := range [...]string{"key", "targetingKey"} {
+		i := slices.IndexFunc(list, func(a eval.Attribute) bool { return a.Name == f })
+		if i < 0 {
+			continue
+		}
+		if list[i].Value != nil {
+			return ctx, domain.InvalidField("context", "context."+f, "must be a string")
+		}
+		ctx.Key = list[i].Text
+		ctx.List = slices.Delete(list, i, i+1)
+		break
+	}
+	return ctx, nil
+}
+
+func queryContextMap(query string) (eval.Context, error) {
+	values, _ := url.ParseQuery(query)
+	raw := make(map[string]any, len(values))
+	for k, vs := range values {
+		if len(vs) == 1 {
+			raw[k] = vs[0]
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		raw[k] = list
+	}
+	return eval.ContextOf(raw, "key", "targetingKey")
 }

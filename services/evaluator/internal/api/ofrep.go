@@ -50,19 +50,72 @@ func ofrepKey(c echo.Context) string {
 	return k
 }
 
-// readOFREP decodes an OFREP request body. OFREP is lenient: an empty body or a missing
-// context is an empty context, and unknown members are ignored.
-func readOFREP(c echo.Context) (eval.Context, *ofrepError) {
-	body, err := io.ReadAll(c.Request().Body)
+// request is the pooled state of one evaluation request: the body's buffer, the
+// context's attribute list, the answer's buffer. Nothing may keep any of them, nor the
+// context decoded into them, past the handler's return.
+type request struct {
+	body   []byte
+	attrs  [16]eval.Attribute
+	answer []byte
+}
+
+var requests = sync.Pool{New: func() any {
+	return &request{body: make([]byte, 0, 1024), answer: make([]byte, 0, 512)}
+}}
+
+// maxPooledBody and maxPooledAnswer bound the buffers kept for the next request: a
+// rare large one (an environment of many thousands of flags) is left to the GC.
+const (
+	maxPooledBody   = 64 << 10
+	maxPooledAnswer = 1 << 20
+)
+
+func getRequest() *request { return requests.Get().(*request) }
+
+func (r *request) release() {
+	if cap(r.body) > maxPooledBody || cap(r.answer) > maxPooledAnswer {
+		return
+	}
+	clear(r.attrs[:])
+	requests.Put(r)
+}
+
+// readBody reads a request body into buf, growing it as needed.
+func readBody(body io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// readOFREP decodes an OFREP request body into st. OFREP is lenient: an empty body or
+// a missing context is an empty context, and unknown members are ignored.
+func readOFREP(c echo.Context, st *request) (eval.Context, *ofrepError) {
+	body, err := readBody(c.Request().Body, st.body[:0])
+	st.body = body
 	if err != nil {
 		return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the request body could not be read (too large?)"}
 	}
-	var req struct {
-		Context json.RawMessage `json:"context"`
-	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not a JSON object: " + strings.TrimPrefix(err.Error(), "json: ")}
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 {
+		if !json.Valid(trimmed) || trimmed[0] != '{' && string(trimmed) != "null" {
+			// The slow path, for encoding/json's words on what is wrong.
+			var req struct {
+				Context json.RawMessage `json:"context"`
+			}
+			msg := "not an object"
+			if err := json.Unmarshal(body, &req); err != nil {
+				msg = strings.TrimPrefix(err.Error(), "json: ")
+			}
+			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not a JSON object: " + msg}
 		}
 		// encoding/json would quietly turn invalid UTF-8 into U+FFFD, changing what
 		// the rules compare; refused, as on every other route.
@@ -74,14 +127,11 @@ func readOFREP(c echo.Context) (eval.Context, *ofrepError) {
 			return eval.Context{}, &ofrepError{ErrorCode: "PARSE_ERROR", ErrorDetails: "the body is not valid text: " + strings.Join(details, "; ")}
 		}
 	}
-	raw := map[string]any{}
-	if len(req.Context) > 0 && string(req.Context) != "null" {
-		if err := json.Unmarshal(req.Context, &raw); err != nil {
-			return eval.Context{}, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
-		}
-	}
-	ctx, err := eval.ContextOf(raw, "targetingKey", "key")
-	if err != nil {
+	ctx, err := eval.ContextFromJSON(body, "context", st.attrs[:0], "targetingKey", "key")
+	switch {
+	case errors.Is(err, eval.ErrNotObject):
+		return ctx, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "context must be a JSON object"}
+	case err != nil:
 		return ctx, &ofrepError{ErrorCode: "INVALID_CONTEXT", ErrorDetails: "targetingKey must be a string"}
 	}
 	return ctx, nil
@@ -110,7 +160,9 @@ func ofrepResult(r eval.Result, version int64) (int, any) {
 // ofrepSingle answers POST /ofrep/v1/evaluate/flags/{key}; the key may hold "/".
 func (a *API) ofrepSingle(c echo.Context) error {
 	key := ofrepKey(c)
-	ctx, perr := readOFREP(c)
+	st := getRequest()
+	defer st.release()
+	ctx, perr := readOFREP(c, st)
 	if perr != nil {
 		perr.Key = key
 		return c.JSON(http.StatusBadRequest, perr)
@@ -121,17 +173,30 @@ func (a *API) ofrepSingle(c echo.Context) error {
 	}
 	r := snap.Evaluate(key, &ctx)
 	a.counter.Add(environment(c), r)
-	status, body := ofrepResult(r, snap.Version)
-	if ok, isOK := body.(ofrepSuccess); isOK {
-		return c.JSONBlob(status, ok.appendJSON(make([]byte, 0, 192)))
+	if r.ErrorCode != "" {
+		status, body := ofrepResult(r, snap.Version)
+		return c.JSON(status, body)
 	}
-	return c.JSON(status, body)
+	st.answer = append(appendResult(st.answer[:0], r, snap.Version), '\n')
+	return writeJSON(c, http.StatusOK, st.answer)
+}
+
+// jsonContentType is the Content-Type of JSON answers, one slice shared by all of them
+// (header values are only read once set): setting it per answer allocates.
+var jsonContentType = []string{echo.MIMEApplicationJSON}
+
+// writeJSON writes an encoded JSON answer; the response writer copies the bytes.
+func writeJSON(c echo.Context, status int, b []byte) error {
+	c.Response().Header()[echo.HeaderContentType] = jsonContentType
+	return c.JSONBlob(status, b)
 }
 
 // ofrepBulk answers POST /ofrep/v1/evaluate/flags: every flag of the environment, with
 // an ETag of the environment version and the context; If-None-Match gives 304.
 func (a *API) ofrepBulk(c echo.Context) error {
-	ctx, perr := readOFREP(c)
+	st := getRequest()
+	defer st.release()
+	ctx, perr := readOFREP(c, st)
 	if perr != nil {
 		return c.JSON(http.StatusBadRequest, perr)
 	}
@@ -142,37 +207,24 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	// The tokens' window and secret are part of the tag: a client revalidating after its
 	// stream URL expired, or was signed by a secret no longer used, gets a fresh answer
 	// with a fresh URL, not a 304 that keeps the old one.
-	tag := etag(environment(c), snap.Version, a.tokens.Tag(sdkKey(c).ID), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Attributes}))
+	tag := etag(environment(c), snap.Version, a.tokens.Tag(sdkKey(c).ID), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Map()}))
 	c.Response().Header().Set("ETag", tag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	results := snap.EvaluateAll(&ctx)
 	a.counter.Add(environment(c), results...)
-	flags := make([]any, len(results))
-	for i, r := range results {
-		_, flags[i] = ofrepResult(r, snap.Version)
-	}
-	answer := ofrepBulkAnswer{Flags: flags, EventStreams: []eventStream{a.eventStream(c)}}
-	// The response writer copies the bytes: the buffer goes back to the pool after.
-	buf := bulkBuffers.Get().(*[]byte)
-	*buf = answer.appendJSON((*buf)[:0])
-	err = c.JSONBlob(http.StatusOK, *buf)
-	if cap(*buf) <= maxPooledBuffer {
-		bulkBuffers.Put(buf)
-	}
-	return err
+	answer := ofrepBulkAnswer{Results: results, Version: snap.Version, EventStreams: []eventStream{a.eventStream(c)}}
+	st.answer = answer.appendJSON(st.answer[:0])
+	return writeJSON(c, http.StatusOK, st.answer)
 }
 
-// bulkBuffers hold encoded bulk answers between requests; one larger than
-// maxPooledBuffer (an environment of many thousands of flags) is left to the GC.
-var bulkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-const maxPooledBuffer = 1 << 20
-
+// ofrepBulkAnswer is the bulk answer: each result's ofrepResult body in "flags", then
+// "eventStreams" (encode.go).
 type ofrepBulkAnswer struct {
-	Flags        []any         `json:"flags"`
-	EventStreams []eventStream `json:"eventStreams"`
+	Results      []eval.Result
+	Version      int64
+	EventStreams []eventStream
 }
 
 // eventStream is where an OFREP client listens for changes (OFREP's change-detection

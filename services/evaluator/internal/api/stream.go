@@ -19,7 +19,8 @@ import (
 // stream answers GET /api/v1/stream: one event per new version of the environment's
 // definitions, for server SDKs (docs/LIVE_UPDATES.md).
 func (a *API) stream(c echo.Context) error {
-	return a.serveStream(c, sdkKey(c), versionEvent, lastEventID(c.Request()))
+	k := sdkKey(c)
+	return a.serveStream(c, &k, versionEvent, lastEventID(c.Request()))
 }
 
 // ofrepStream answers GET /ofrep/v1/stream?token=…: OFREP's change events. The token,
@@ -34,7 +35,7 @@ func (a *API) ofrepStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Set("key", &k)
+	c = &keyedContext{Context: c, key: k} // long-lived: not from the pool
 	// Last-Event-ID is not trusted here: the official web provider does not ask again
 	// when its stream reconnects, so a browser told about a version whose refetch then
 	// failed (the evaluator went down in between) would stay behind. Every connection

@@ -1,0 +1,31 @@
+package api
+
+import (
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/switchyard/switchyard/pkg/eval"
+)
+
+// TestQueryContext: the list read from a query string is what url.ParseQuery and
+// ContextOf make of it, for plain, escaped, repeated, empty and malformed pairs, and
+// for more parameters than the list holds.
+func TestQueryContext(t *testing.T) {
+	many := make([]string, 20)
+	for i := range many {
+		many[i] = "p" + strings.Repeat("x", i) + "=v"
+	}
+	for _, q := range []string{
+		"", "key=u1", "key=u1&plan=pro&country=DE", "targetingKey=t&key=k", "targetingKey=t",
+		"email=a%40b.c&name=J+Doe&x=%zz&%zz=1&;=2&a;b=3", "tag=a&tag=b&tag=c&key=u", "key=a&key=b",
+		"=empty-name&empty=&&&", "plan=pro&plan=pro", strings.Join(many, "&"), "key=u&" + strings.Join(many, "&") + "&p=1&p=2",
+	} {
+		got, gotErr := queryContext(q, make([]eval.Attribute, 0, 16))
+		want, wantErr := queryContextMap(q)
+		if (gotErr != nil) != (wantErr != nil) || got.Key != want.Key || !reflect.DeepEqual(maps.Clone(got.Map()), maps.Clone(want.Map())) {
+			t.Errorf("%q:\n got %q %v %v\nwant %q %v %v", q, got.Key, got.Map(), gotErr, want.Key, want.Map(), wantErr)
+		}
+	}
+}

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,14 +209,17 @@ func (a *API) ofrepBulk(c echo.Context) error {
 	// The tokens' window and secret are part of the tag: a client revalidating after its
 	// stream URL expired, or was signed by a secret no longer used, gets a fresh answer
 	// with a fresh URL, not a 304 that keeps the old one.
-	tag := etag(environment(c), snap.Version, a.tokens.Tag(sdkKey(c).ID), canonical(map[string]any{"key": ctx.Key, "attributes": ctx.Map()}))
+	k := sdkKey(c)
+	token, tokens := a.tokens.IssueTagged(k.EnvironmentID, k.ID)
+	st.answer = appendCanonical(st.answer[:0], &ctx) // the answer's buffer, until the answer
+	tag := etag(k.EnvironmentID, snap.Version, tokens, st.answer)
 	c.Response().Header().Set("ETag", tag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, tag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	results := snap.EvaluateAll(&ctx)
 	a.counter.Add(environment(c), results...)
-	answer := ofrepBulkAnswer{Results: results, Version: snap.Version, EventStreams: []eventStream{a.eventStream(c)}}
+	answer := ofrepBulkAnswer{Results: results, Version: snap.Version, EventStreams: []eventStream{a.eventStream(c, token)}}
 	st.answer = answer.appendJSON(st.answer[:0])
 	return writeJSON(c, http.StatusOK, st.answer)
 }
@@ -239,14 +244,12 @@ type eventStream struct {
 // past it, it closes the stream and asks again when shown.
 const inactivityDelaySec = 120
 
-func (a *API) eventStream(c echo.Context) eventStream {
+func (a *API) eventStream(c echo.Context, token string) eventStream {
 	base := a.live.PublicURL
 	if base == "" {
 		base = c.Scheme() + "://" + c.Request().Host
 	}
-	k := sdkKey(c)
-	return eventStream{Type: "sse", URL: base + "/ofrep/v1/stream?token=" + a.tokens.Issue(k.EnvironmentID, k.ID),
-		InactivityDelaySec: inactivityDelaySec}
+	return eventStream{Type: "sse", URL: base + "/ofrep/v1/stream?token=" + token, InactivityDelaySec: inactivityDelaySec}
 }
 
 // bulkSnapshot is the snapshot of a bulk request: at least the version named by
@@ -311,23 +314,45 @@ func (a *API) ofrepErrors(problem echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 }
 
 // etag derives the bulk answer's entity tag from the environment, its version, the
-// stream tokens' tag and the context: the answer changes only when one of them
-// does.
-func etag(environmentID string, version int64, tokens string, body []byte) string {
+// stream tokens' tag and the context's canonical form: the answer changes only when
+// one of them does.
+func etag(environmentID string, version int64, tokens string, context []byte) string {
 	h := sha256.New()
-	h.Write([]byte(environmentID))
-	h.Write([]byte{0})
-	h.Write([]byte(strconv.FormatInt(version, 10)))
-	h.Write([]byte{0})
-	h.Write([]byte(tokens))
-	h.Write([]byte{0})
-	h.Write(body)
-	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+	var b [32]byte
+	h.Write(append(append(b[:0], environmentID...), 0))
+	h.Write(append(strconv.AppendInt(b[:0], version, 10), 0))
+	h.Write(append(append(b[:0], tokens...), 0))
+	h.Write(context)
+	sum := h.Sum(b[:0])
+	var out [2 + 32]byte
+	out[0], out[33] = '"', '"'
+	hex.Encode(out[1:33], sum[:16])
+	return string(out[:])
 }
 
-// canonical re-encodes a decoded JSON value with sorted keys, so equal contexts give
-// equal tags however their members were ordered.
-func canonical(v any) []byte {
-	b, _ := json.Marshal(v)
+// appendCanonical encodes a context so that equal contexts encode alike however their
+// members were ordered or held: the targeting key, then the attributes by name. It
+// sorts a listed context's attributes, which evaluation does not mind.
+func appendCanonical(b []byte, ctx *eval.Context) []byte {
+	b = appendString(b, ctx.Key)
+	if ctx.List != nil {
+		slices.SortFunc(ctx.List, func(x, y eval.Attribute) int { return strings.Compare(x.Name, y.Name) })
+		for _, at := range ctx.List {
+			b = appendString(append(b, ','), at.Name)
+			b = append(b, ':')
+			if at.Value == nil {
+				b = appendString(b, at.Text)
+			} else {
+				b = appendValue(b, at.Value)
+			}
+		}
+		return b
+	}
+	for _, name := range slices.Sorted(maps.Keys(ctx.Attributes)) {
+		if v := ctx.Attributes[name]; v != nil { // null, as absent
+			b = appendString(append(b, ','), name)
+			b = appendValue(append(b, ':'), v)
+		}
+	}
 	return b
 }

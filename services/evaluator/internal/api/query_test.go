@@ -29,3 +29,34 @@ func TestQueryContext(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalContext: one context encodes alike whatever its members' order, and
+// whether it is held as a list or a map; different contexts differ.
+func TestCanonicalContext(t *testing.T) {
+	decode := func(doc string) eval.Context {
+		t.Helper()
+		c, err := eval.ContextFromJSON([]byte(doc), "context", nil, "targetingKey")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := decode(`{"context":{"targetingKey":"u","plan":"pro","n":2,"tags":["x"],"o":{"b":1,"a":2},"gone":null}}`)
+	b := decode(`{"context":{"o":{"a":2,"b":1},"tags":["x"],"n":2,"plan":"pro","targetingKey":"u"}}`)
+	m := eval.Context{Key: "u", Attributes: a.Map()}
+	m.Attributes["gone"] = nil
+	canon := func(c eval.Context) string { return string(appendCanonical(nil, &c)) }
+	if canon(a) != canon(b) || canon(a) != canon(m) {
+		t.Errorf("equal contexts encode differently:\n%s\n%s\n%s", canon(a), canon(b), canon(m))
+	}
+	for _, other := range []string{
+		`{"context":{"targetingKey":"u","plan":"pro","n":2,"tags":["x"],"o":{"b":1,"a":3}}}`,
+		`{"context":{"targetingKey":"v","plan":"pro","n":2,"tags":["x"],"o":{"b":1,"a":2}}}`,
+		`{"context":{"targetingKey":"u","plan":"pro","n":"2","tags":["x"],"o":{"b":1,"a":2}}}`,
+		`{"context":{"targetingKey":"u","plan":"pro","n":2,"tags":["x"],"o":{"b":1,"a":2},"extra":false}}`,
+	} {
+		if canon(decode(other)) == canon(a) {
+			t.Errorf("%s encodes as %s", other, canon(a))
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +31,21 @@ type Tokens struct {
 	id     string // names the secret without revealing it
 	ttl    time.Duration
 	now    func() time.Time
+	// issued caches, per key id, the key's window offset and the token and tag of its
+	// latest window: every bulk answer carries them, and signing each time cost more
+	// than encoding a hundred results.
+	issued sync.Map // key id → *keyTokens
+}
+
+// keyTokens is what Tokens caches for a key.
+type keyTokens struct {
+	offset int64
+	latest atomic.Pointer[issuedTokens]
+}
+
+type issuedTokens struct {
+	window             int64
+	env, token, tagged string
 }
 
 // NewTokens returns a signer; a nil secret means a random one (a single replica, or
@@ -44,10 +61,29 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 }
 
 // window returns the number of the key's current window, and its offset.
-func (t *Tokens) window(keyID string) (n, offset int64) {
-	h := sha256.Sum256([]byte(keyID))
-	offset = int64(binary.BigEndian.Uint64(h[:8]) % uint64(t.ttl))
-	return (t.now().UnixNano() + offset) / int64(t.ttl), offset
+func (t *Tokens) window(keyID string) (n int64, k *keyTokens) {
+	v, ok := t.issued.Load(keyID)
+	if !ok {
+		h := sha256.Sum256([]byte(keyID))
+		v, _ = t.issued.LoadOrStore(keyID, &keyTokens{offset: int64(binary.BigEndian.Uint64(h[:8]) % uint64(t.ttl))})
+	}
+	k = v.(*keyTokens)
+	return (t.now().UnixNano() + k.offset) / int64(t.ttl), k
+}
+
+// current returns the key's token and tag for this window, signing them when the
+// window (or the environment) is new.
+func (t *Tokens) current(environmentID, keyID string) *issuedTokens {
+	n, k := t.window(keyID)
+	if c := k.latest.Load(); c != nil && c.window == n && c.env == environmentID {
+		return c
+	}
+	expires := time.Unix(0, (n+2)*int64(t.ttl)-k.offset)
+	payload := environmentID + "." + keyID + "." + strconv.FormatInt(expires.Unix(), 10)
+	c := &issuedTokens{window: n, env: environmentID, token: payload + "." + t.sign(payload),
+		tagged: strconv.FormatInt(n, 10) + "." + t.id}
+	k.latest.Store(c)
+	return c
 }
 
 // Tag names the tokens issued now for a key: the window and the secret. Answers that
@@ -59,13 +95,17 @@ func (t *Tokens) Tag(keyID string) string {
 	return strconv.FormatInt(n, 10) + "." + t.id
 }
 
+// IssueTagged returns Issue's token and Tag's tag, from the key's cache when its
+// window has not changed.
+func (t *Tokens) IssueTagged(environmentID, keyID string) (token, tag string) {
+	c := t.current(environmentID, keyID)
+	return c.token, c.tagged
+}
+
 // Issue returns a token for the environment and key, valid until the end of the next
 // window.
 func (t *Tokens) Issue(environmentID, keyID string) string {
-	n, offset := t.window(keyID)
-	expires := time.Unix(0, (n+2)*int64(t.ttl)-offset)
-	payload := environmentID + "." + keyID + "." + strconv.FormatInt(expires.Unix(), 10)
-	return payload + "." + t.sign(payload)
+	return t.current(environmentID, keyID).token
 }
 
 // Errors of Verify; the HTTP layer answers both with 401.

@@ -34,7 +34,7 @@ type harness struct {
 	// extraSession is the spare user's session, callerIDs the RBAC matrix's users.
 	extraSession string
 	callerIDs    map[string]string
-	t            *testing.T
+	t            testing.TB
 	dbURL        string
 	redisURL     string
 	store        *postgres.Store
@@ -44,13 +44,13 @@ type harness struct {
 	stop         func()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	return startHarness(t, testinfra.PostgresDB(t), testinfra.RedisURL(t), true)
 }
 
 // startHarness starts the service on an existing database; migrate applies the schema.
-func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
+func startHarness(t testing.TB, dbURL, redisURL string, migrate bool) *harness {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -96,7 +96,7 @@ func startHarness(t *testing.T, dbURL, redisURL string, migrate bool) *harness {
 }
 
 // testWriter sends the service's warnings and errors to the test log.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -167,7 +167,7 @@ func (h *harness) as(credential string) *testinfra.Client {
 }
 
 // validate checks responses against the OpenAPI document.
-func validate(t *testing.T) func(*http.Request, testinfra.Response) error {
+func validate(t testing.TB) func(*http.Request, testinfra.Response) error {
 	doc, err := api.Document()
 	if err != nil {
 		t.Fatal(err)

@@ -94,8 +94,8 @@ func (tx *txn) dropped(envs []environmentRow) error {
 	return nil
 }
 
-// audit appends the audit row of a change, in the transaction of the change.
-func (tx *txn) audit(o domain.Origin, c change) error {
+// auditRowOf is the audit row of a change o made.
+func auditRowOf(o domain.Origin, c change) auditRow {
 	row := auditRow{
 		ActorType: string(o.Actor.Type), ActorID: o.Actor.ID, ActorName: o.Actor.Name,
 		Action: c.action, EntityType: c.entityType, EntityID: c.entityID, EntityKey: c.entityKey,
@@ -108,6 +108,12 @@ func (tx *txn) audit(o domain.Origin, c change) error {
 	if c.reverts != 0 {
 		row.Reverts = &c.reverts
 	}
+	return row
+}
+
+// audit appends the audit row of a change, in the transaction of the change.
+func (tx *txn) audit(o domain.Origin, c change) error {
+	row := auditRowOf(o, c)
 	if err := tx.Omit("ID", "At").Create(&row).Error; err != nil {
 		return fmt.Errorf("append audit row: %w", err)
 	}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -112,16 +114,37 @@ func (s *Store) CredentialsByEmail(ctx context.Context, email string) (domain.Cr
 // Session returns what a session check needs: the user, when their password last
 // changed, and their grants.
 func (s *Store) Session(ctx context.Context, userID string) (domain.Credentials, map[string]domain.Grant, error) {
-	db := s.read(ctx)
-	r, err := userByID(db, userID, false)
-	if err != nil {
+	// One round trip, the user with its memberships: authentication makes it for every
+	// request of a user or of a token a user owns.
+	if !validUUID(userID) {
+		return domain.Credentials{}, nil, domain.Errorf(domain.CodeNotFound, "user %q not found", userID)
+	}
+	var r struct {
+		User   userRow `gorm:"embedded"`
+		Grants json.RawMessage
+	}
+	if err := s.read(ctx).Raw(`SELECT u.*, (SELECT coalesce(jsonb_agg(jsonb_build_object('project', p.key, 'role', m.role,
+			'environment_roles', m.environment_roles)), '[]') FROM memberships m JOIN projects p ON p.id = m.project_id
+			WHERE m.user_id = u.id) AS grants
+		FROM users u WHERE u.id = ?`, userID).Scan(&r).Error; err != nil {
 		return domain.Credentials{}, nil, translate(err)
 	}
-	g, err := grants(db, userID)
-	if err != nil {
-		return domain.Credentials{}, nil, translate(err)
+	if r.User.ID == "" {
+		return domain.Credentials{}, nil, domain.Errorf(domain.CodeNotFound, "user %q not found", userID)
 	}
-	return r.credentials(), g, nil
+	var rows []struct {
+		Project          string
+		Role             domain.Role
+		EnvironmentRoles map[string]domain.Role `json:"environment_roles"`
+	}
+	if err := json.Unmarshal(r.Grants, &rows); err != nil {
+		return domain.Credentials{}, nil, fmt.Errorf("grants of user %s: %w", userID, err)
+	}
+	g := make(map[string]domain.Grant, len(rows))
+	for _, m := range rows {
+		g[m.Project] = domain.Grant{Role: m.Role, EnvironmentRoles: m.EnvironmentRoles}
+	}
+	return r.User.credentials(), g, nil
 }
 
 // UpdateUser stores the change fn decides for a user; fn sees the stored user and its

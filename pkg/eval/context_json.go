@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/jsonscan"
 )
 
 // Attribute is one member of a context held as a list (Context.List): a string is
@@ -41,20 +42,20 @@ var ErrNotObject = errors.New("the context is not a JSON object")
 func ContextFromJSON(doc []byte, member string, into []Attribute, keyFields ...string) (Context, error) {
 	// One string holds the bytes of every string member; a string with escapes is
 	// decoded on its own.
-	p := jsonParser{doc: doc, arena: string(doc)}
+	p := jsonscan.New(doc)
 	d := contextDecoder{p: &p, list: into[:0]}
 	if member == "" {
 		d.decode()
-	} else if p.peek() == '{' {
+	} else if p.Peek() == '{' {
 		// Every occurrence of the member is decoded into the one context, as
 		// encoding/json decodes into one map, and names match without regard to case,
 		// as they do a struct's fields.
-		p.members(func(name string, _ int) {
+		p.Members(func(name string) {
 			if strings.EqualFold(name, member) {
 				d.decode()
 				return
 			}
-			p.skip()
+			p.Skip()
 		})
 	}
 	if d.bad != nil {
@@ -87,7 +88,7 @@ func ContextFromJSON(doc []byte, member string, into []Attribute, keyFields ...s
 // contextDecoder gathers a context's members: in list while there are at most
 // maxListed, in big after.
 type contextDecoder struct {
-	p    *jsonParser
+	p    *jsonscan.Scanner
 	list []Attribute
 	big  map[string]any
 	bad  error
@@ -97,45 +98,41 @@ type contextDecoder struct {
 // the map to nil), an object adds its members, anything else is ErrNotObject.
 func (d *contextDecoder) decode() {
 	p := d.p
-	switch p.peek() {
+	switch p.Peek() {
 	case 'n':
-		p.skip()
+		p.Skip()
 		d.list, d.big = d.list[:0], nil
 		return
 	case '{':
 	default:
-		p.skip()
+		p.Skip()
 		d.bad = ErrNotObject
 		return
 	}
-	p.members(func(name string, _ int) {
+	p.Members(func(name string) {
 		a := Attribute{Name: name}
-		switch c := p.peek(); c {
+		switch c := p.Peek(); c {
 		case 'n':
 			// null: as absent, but it replaces an earlier member of the name.
-			p.skip()
+			p.Skip()
 			d.list = remove(d.list, name)
 			if d.big != nil {
 				delete(d.big, name)
 			}
 			return
 		case '"':
-			a.Text = p.str()
+			a.Text = p.Str()
 		case 't', 'f':
 			a.Value = c == 't'
-			p.skip()
+			p.Skip()
 		case '{', '[':
-			start := p.i
-			p.skip()
 			var v any
-			if err := json.Unmarshal(p.doc[start:p.i], &v); err != nil {
+			if err := json.Unmarshal(p.Raw(), &v); err != nil {
 				d.bad = fmt.Errorf("%w: %w", ErrNotObject, err) // a number beyond float64
 			}
 			a.Value = v
 		default:
-			start := p.i
-			p.skip()
-			f, err := strconv.ParseFloat(p.arena[start:p.i], 64)
+			f, err := strconv.ParseFloat(p.Text(), 64)
 			if err != nil {
 				d.bad = fmt.Errorf("%w: %w", ErrNotObject, err)
 			}
@@ -219,116 +216,4 @@ func (c *Context) Map() map[string]any {
 		m[c.List[i].Name] = c.List[i].value()
 	}
 	return m
-}
-
-// jsonParser walks a valid JSON document.
-type jsonParser struct {
-	doc   []byte
-	i     int
-	arena string // string(doc), once strings are taken from it
-}
-
-func (p *jsonParser) ws() {
-	for p.i < len(p.doc) {
-		switch p.doc[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *jsonParser) peek() byte {
-	p.ws()
-	if p.i < len(p.doc) {
-		return p.doc[p.i]
-	}
-	return 0
-}
-
-// members calls f for each member of the object at p.i, with p.i at the member's
-// value, which f must consume; p.i ends past the object.
-func (p *jsonParser) members(f func(name string, value int)) {
-	p.ws()
-	p.i++ // {
-	for {
-		switch p.peek() {
-		case '}':
-			p.i++
-			return
-		case ',':
-			p.i++
-			continue
-		case 0:
-			return
-		}
-		name := p.str()
-		p.ws()
-		p.i++ // :
-		p.ws()
-		f(name, p.i)
-	}
-}
-
-// str reads the string at p.i: a slice of the arena when it has no escapes, else
-// decoded by encoding/json.
-func (p *jsonParser) str() string {
-	p.ws()
-	start := p.i
-	p.i++ // "
-	escaped := false
-	for p.i < len(p.doc) {
-		switch p.doc[p.i] {
-		case '\\':
-			escaped = true
-			p.i += 2
-			continue
-		case '"':
-			p.i++
-			if escaped {
-				var s string
-				_ = json.Unmarshal(p.doc[start:p.i], &s)
-				return s
-			}
-			return p.arena[start+1 : p.i-1]
-		}
-		p.i++
-	}
-	return ""
-}
-
-// skip moves p.i past the value at p.i.
-func (p *jsonParser) skip() {
-	switch p.peek() {
-	case '"':
-		p.str()
-		return
-	case '{', '[':
-		depth := 0
-		for p.i < len(p.doc) {
-			switch p.doc[p.i] {
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					p.i++
-					return
-				}
-			case '"':
-				p.str()
-				continue
-			}
-			p.i++
-		}
-		return
-	}
-	for p.i < len(p.doc) {
-		switch p.doc[p.i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return
-		}
-		p.i++
-	}
 }

@@ -22,13 +22,19 @@ import (
 func Decode(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", tooLarge.Limit)
-		}
-		return domain.Wrap(domain.CodeInvalid, err, "the request body could not be read")
+		return ReadError(err)
 	}
 	return DecodeBytes(body, v)
+}
+
+// ReadError is the answer to a request body that could not be read: 413 past the
+// body limit, 400 otherwise.
+func ReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return domain.Errorf(domain.CodeTooLarge, "the request body is larger than %d bytes", tooLarge.Limit)
+	}
+	return domain.Wrap(domain.CodeInvalid, err, "the request body could not be read")
 }
 
 // DecodeBytes is Decode for a body already read. It first checks the whole document

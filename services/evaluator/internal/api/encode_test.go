@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/eval"
@@ -72,6 +73,28 @@ func TestBulkEncodingMatchesTheSerializer(t *testing.T) {
 		}{flags, a.EventStreams})
 		if got := string(a.appendJSON(nil)); got != want {
 			t.Errorf("bulk answer:\n got %s\nwant %s", got, want)
+		}
+	}
+}
+
+// TestEvaluateAnswerMatchesTheSerializer: the native bulk answer, keys sorted and a
+// key asked for twice answered once, byte for byte as the serializer writes the map.
+func TestEvaluateAnswerMatchesTheSerializer(t *testing.T) {
+	results := []eval.Result{
+		{Key: "zeta", Value: true, Variant: "on", Reason: eval.ReasonTargetingMatch, RuleID: "r"},
+		{Key: "alpha", Value: map[string]any{"a": []any{1.0, "<x>"}}, Reason: eval.ReasonDefault},
+		{Key: "gone", Reason: eval.ReasonError, ErrorCode: eval.ErrFlagNotFound},
+		{Key: "alpha", Value: "second", Reason: eval.ReasonSplit, Variant: "b"},
+		{Key: "é/\u2028", Value: 2.5, Reason: eval.ReasonDisabled},
+	}
+	for _, rs := range [][]eval.Result{{}, results} {
+		out := map[string]resultView{}
+		for _, r := range rs {
+			out[r.Key] = view(r)
+		}
+		want := serialize(t, map[string]any{"flags": out})
+		if got := string(appendEvaluateAnswer(nil, slices.Clone(rs))); got != want {
+			t.Errorf("evaluate answer:\n got %s\nwant %s", got, want)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/jsonscan"
 	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
@@ -38,11 +41,9 @@ type evaluateRequest struct {
 // evaluate answers POST /api/v1/evaluate: every flag of the environment, or the named
 // ones, for one context.
 func (a *API) evaluate(c echo.Context) error {
-	var req evaluateRequest
-	if err := httpapi.Decode(c, &req); err != nil {
-		return err
-	}
-	ctx, err := eval.ContextOf(req.Context, "key", "targetingKey")
+	st := getRequest()
+	defer st.release()
+	ctx, flags, err := readEvaluate(c, st)
 	if err != nil {
 		return err
 	}
@@ -51,17 +52,98 @@ func (a *API) evaluate(c echo.Context) error {
 		return err
 	}
 	var results []eval.Result
-	if req.Flags == nil {
+	if flags == nil {
 		results = snap.EvaluateAll(&ctx)
 	} else {
-		results = snap.EvaluateKeys(&ctx, req.Flags)
+		results = snap.EvaluateKeys(&ctx, flags)
 	}
 	a.counter.Add(environment(c), results...)
-	out := make(map[string]resultView, len(results))
-	for _, r := range results {
-		out[r.Key] = view(r)
+	st.answer = appendEvaluateAnswer(st.answer[:0], results)
+	return writeJSON(c, http.StatusOK, st.answer)
+}
+
+// readEvaluate decodes a POST /api/v1/evaluate body into st. The usual body, a
+// context object and a list of flag keys and nothing else, is scanned straight into
+// the context's list; any other goes through httpapi.DecodeBytes, whose errors name
+// every field at fault, so both read a body alike.
+func readEvaluate(c echo.Context, st *request) (eval.Context, []string, error) {
+	body, err := readBody(c.Request().Body, st.body[:0])
+	st.body = body
+	if err != nil {
+		return eval.Context{}, nil, httpapi.ReadError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"flags": out})
+	if flags, ok := usualEvaluate(body); ok {
+		ctx, err := eval.ContextFromJSON(body, "context", st.attrs[:0], "key", "targetingKey")
+		// A number beyond float64 is left to the strict decoder, which names it.
+		if !errors.Is(err, eval.ErrNotObject) {
+			return ctx, flags, err
+		}
+	}
+	var req evaluateRequest
+	if err := httpapi.DecodeBytes(body, &req); err != nil {
+		return eval.Context{}, nil, err
+	}
+	ctx, err := eval.ContextOf(req.Context, "key", "targetingKey")
+	return ctx, req.Flags, err
+}
+
+// usualEvaluate reports whether body is valid JSON text of the usual shape: an object
+// of at most "context" (an object or null) and "flags" (an array of strings or
+// null), names spelled exactly; and returns the flags (nil when absent or null, every
+// flag then).
+func usualEvaluate(body []byte) (flags []string, ok bool) {
+	if !json.Valid(body) || httpapi.CheckJSONText(body) != nil {
+		return nil, false
+	}
+	sc := jsonscan.New(body)
+	if sc.Peek() != '{' {
+		return nil, false
+	}
+	ok = true
+	sc.Members(func(name string) {
+		c := sc.Peek()
+		switch {
+		case name == "context" && (c == '{' || c == 'n'):
+			sc.Skip()
+		case name == "flags" && c == 'n':
+			sc.Skip()
+			flags = nil
+		case name == "flags" && c == '[':
+			flags = []string{}
+			sc.Elements(func() {
+				if sc.Peek() != '"' {
+					ok = false
+					sc.Skip()
+					return
+				}
+				flags = append(flags, sc.Str())
+			})
+		default:
+			ok = false
+			sc.Skip()
+		}
+	})
+	return flags, ok
+}
+
+// appendEvaluateAnswer encodes {"flags": {key: result}} as the serializer encodes the
+// map: keys sorted, one entry per key.
+func appendEvaluateAnswer(b []byte, results []eval.Result) []byte {
+	slices.SortStableFunc(results, func(x, y eval.Result) int { return strings.Compare(x.Key, y.Key) })
+	b = append(b, `{"flags":{`...)
+	for i, r := range results {
+		if i+1 < len(results) && results[i+1].Key == r.Key {
+			continue // a key asked for twice: the map keeps the last
+		}
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = appendString(b, r.Key)
+		b = append(b, ':')
+		b = view(r).appendJSON(b)
+		b = b[:len(b)-1] // the view's newline
+	}
+	return append(b, '}', '}', '\n')
 }
 
 // evaluateOne answers GET /api/v1/evaluate/{flag}: the context comes from the query

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/platform/httpapi"
 )
 
 // TestQueryContext: the list read from a query string is what url.ParseQuery and
@@ -57,6 +58,52 @@ func TestCanonicalContext(t *testing.T) {
 	} {
 		if canon(decode(other)) == canon(a) {
 			t.Errorf("%s encodes as %s", other, canon(a))
+		}
+	}
+}
+
+// TestUsualEvaluate: a body of the usual shape is scanned, and reads as the strict
+// decoder reads it; any other goes to the strict decoder.
+func TestUsualEvaluate(t *testing.T) {
+	for _, tt := range []struct {
+		body  string
+		usual bool
+		flags []string
+	}{
+		{`{"context":{"key":"u","plan":"pro"},"flags":["a","b\"c"]}`, true, []string{"a", `b"c`}},
+		{`{"context":{"key":"u"}}`, true, nil},
+		{`{"flags":null,"context":null}`, true, nil},
+		{`{"flags":[]}`, true, []string{}},
+		{`{"flags":["a"],"flags":["b"]}`, true, []string{"b"}},
+		{`{}`, true, nil},
+		{`{"Context":{"key":"u"}}`, false, nil},
+		{`{"context":{"key":"u"},"extra":1}`, false, nil},
+		{`{"context":[1]}`, false, nil},
+		{`{"flags":["a",1]}`, false, nil},
+		{`{"flags":"a"}`, false, nil},
+		{`{"context":{"k":"\u0000"}}`, false, nil},
+		{"{\"context\":{\"k\":\"\xff\"}}", false, nil},
+		{`{"context":{}`, false, nil},
+		{`[]`, false, nil},
+		{``, false, nil},
+	} {
+		flags, ok := usualEvaluate([]byte(tt.body))
+		if ok != tt.usual || ok && !reflect.DeepEqual(flags, tt.flags) {
+			t.Errorf("%s: usual %v %#v, want %v %#v", tt.body, ok, flags, tt.usual, tt.flags)
+		}
+		if !ok {
+			continue
+		}
+		var req evaluateRequest
+		if err := httpapi.DecodeBytes([]byte(tt.body), &req); err != nil {
+			t.Errorf("%s: scanned, but the strict decoder refuses it: %v", tt.body, err)
+			continue
+		}
+		want, _ := eval.ContextOf(req.Context, "key", "targetingKey")
+		got, _ := eval.ContextFromJSON([]byte(tt.body), "context", nil, "key", "targetingKey")
+		if got.Key != want.Key || !reflect.DeepEqual(maps.Clone(got.Map()), maps.Clone(want.Map())) && len(want.Map())+len(got.Map()) > 0 ||
+			!reflect.DeepEqual(flags, req.Flags) {
+			t.Errorf("%s: scanned %q %v %#v, strict %q %v %#v", tt.body, got.Key, got.Map(), flags, want.Key, want.Map(), req.Flags)
 		}
 	}
 }

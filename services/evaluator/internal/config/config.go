@@ -46,7 +46,7 @@ type Config struct {
 	// their evaluators (or sets of replicas) a scope of its own.
 	AuthFailureScope string
 	AnalyticsFlush   time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
-	AnalyticsMax     int           // ANALYTICS_MAX_SERIES, default 100000: counters kept between flushes
+	AnalyticsMax     int           // ANALYTICS_MAX_SERIES, default 100000: live counters (a series lives until 2 minutes idle)
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 15s
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
 	MaxBodyBytes     int64         // MAX_BODY_BYTES, default 256 KiB

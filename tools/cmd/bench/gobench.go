@@ -12,9 +12,11 @@ import (
 	"time"
 )
 
-// benchLine matches a Go benchmark result: name, iterations, ns/op, and optionally
-// B/op and allocs/op.
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op(?:\s+([0-9.]+) B/op\s+([0-9.]+) allocs/op)?`)
+// benchLine matches a Go benchmark result: name, iterations, then pairs of a value and
+// its unit (ns/op, B/op, allocs/op, and any the benchmark reports itself).
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+var metricPair = regexp.MustCompile(`([0-9.e+-]+) (\S+)`)
 
 // summarised are the Go benchmarks the report quotes, with what each measures.
 var summarised = []struct{ name, what string }{
@@ -24,60 +26,130 @@ var summarised = []struct{ name, what string }{
 	{"BenchmarkGet/memory", "snapshot from memory (100 flags)"},
 	{"BenchmarkGet/redis", "Redis hit: fetch, decode, compile (100 flags)"},
 	{"BenchmarkGet/postgres", "cold PostgreSQL miss: load, compile (100 flags)"},
+	{"BenchmarkColdLoad10k/postgres", "cold PostgreSQL miss: load, compile (10,000 flags)"},
+	{"BenchmarkColdLoad10k/redis", "Redis hit: fetch, decode, compile (10,000 flags)"},
+	{"BenchmarkHandler/floor", "HTTP handler in process: the floor (bare echo, body decoded)"},
 	{"BenchmarkHandler/ofrep-single", "HTTP handler in process: OFREP single"},
-	{"BenchmarkHandler/api-single", "HTTP handler in process: native single"},
+	{"BenchmarkHandler/api-single", "HTTP handler in process: native single (GET)"},
+	{"BenchmarkHandler/api-post-single", "HTTP handler in process: native single (POST)"},
 	{"BenchmarkHandler/ofrep-bulk-100", "HTTP handler in process: OFREP bulk of 100"},
 	{"BenchmarkHandler/api-bulk-100", "HTTP handler in process: native bulk of 100"},
 }
 
 func median(v []float64) float64 {
+	v = slices.Clone(v)
 	slices.Sort(v)
 	return v[len(v)/2]
 }
 
-func goBenchmarks(w io.Writer, path string) error {
+// benchRuns are the figures of each benchmark, per unit, one per run.
+type benchRuns map[string]map[string][]float64
+
+// metric is the median of a benchmark's figure in unit, and whether it ran.
+func (r benchRuns) metric(name, unit string) (float64, bool) {
+	v := r[name][unit]
+	if len(v) == 0 {
+		return 0, false
+	}
+	return median(v), true
+}
+
+func readBenchmarks(path string) (benchRuns, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
-	ns := map[string][]float64{}
-	allocs := map[string][]float64{}
+	runs := benchRuns{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		m := benchLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
 		if m == nil {
 			continue
 		}
-		v, _ := strconv.ParseFloat(m[2], 64)
-		ns[m[1]] = append(ns[m[1]], v)
-		if m[4] != "" {
-			a, _ := strconv.ParseFloat(m[4], 64)
-			allocs[m[1]] = append(allocs[m[1]], a)
+		if runs[m[1]] == nil {
+			runs[m[1]] = map[string][]float64{}
+		}
+		for _, p := range metricPair.FindAllStringSubmatch(m[2], -1) {
+			v, err := strconv.ParseFloat(p[1], 64)
+			if err == nil {
+				runs[m[1]][p[2]] = append(runs[m[1]][p[2]], v)
+			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	return runs, sc.Err()
+}
+
+func goBenchmarks(w io.Writer, path string, t *targets) error {
+	runs, err := readBenchmarks(path)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "## Go benchmarks (median of each benchmark's runs; full output in %s)\n\n", path)
 	fmt.Fprintln(w, "| benchmark | what | time/op | allocs/op | runs |\n|---|---|---|---|---|")
 	for _, s := range summarised {
-		v := ns[s.name]
-		if len(v) == 0 {
+		ns, ok := runs.metric(s.name, "ns/op")
+		if !ok {
 			fmt.Fprintf(w, "| `%s` | %s | not run | | |\n", strings.TrimPrefix(s.name, "Benchmark"), s.what)
 			continue
 		}
 		a := "?"
-		if len(allocs[s.name]) > 0 {
-			a = strconv.FormatFloat(median(allocs[s.name]), 'f', -1, 64)
+		if v, ok := runs.metric(s.name, "allocs/op"); ok {
+			a = strconv.FormatFloat(v, 'f', -1, 64)
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %v | %s | %d |\n", strings.TrimPrefix(s.name, "Benchmark"), s.what,
-			roundDuration(time.Duration(median(v))), a, len(v))
+			roundDuration(time.Duration(ns)), a, len(runs[s.name]["ns/op"]))
 	}
 	fmt.Fprintln(w)
+	goTargets(w, runs, t)
 	return nil
 }
 
+// goTargets judges the targets the Go benchmarks measure.
+func goTargets(w io.Writer, runs benchRuns, t *targets) {
+	for _, name := range []string{"ofrep-single", "api-single"} {
+		what := "heap allocations per request, " + name + " (BenchmarkHandler)"
+		if v, ok := runs.metric("BenchmarkHandler/"+name, "allocs/op"); ok {
+			floor, _ := runs.metric("BenchmarkHandler/floor", "allocs/op")
+			t.add(what, v <= 10, fmt.Sprintf("%.0f (the floor: %.0f)", v, floor), "≤ 10")
+		} else {
+			t.unmeasured(what, "≤ 10", "not run")
+		}
+	}
+	if v, ok := runs.metric("BenchmarkColdLoad10k/redis", "ns/op"); ok {
+		d := time.Duration(v)
+		t.add("Redis hit for 10,000 flags: fetch, decode, compile (BenchmarkColdLoad10k/redis)", d <= 30*time.Millisecond,
+			d.Round(10*time.Microsecond).String(), "≤ 30 ms")
+	} else {
+		t.unmeasured("Redis hit for 10,000 flags", "≤ 30 ms", "BenchmarkColdLoad10k/redis not run")
+	}
+	if v, ok := runs.metric("BenchmarkSnapshotMemory10k", "B/flag"); ok {
+		fmt.Fprintf(w, "A compiled flag of the benchmark's shape holds %.0f bytes (BenchmarkSnapshotMemory10k).\n\n", v)
+	}
+	// Refresh stalls: the tail of lookups while the snapshot passes its maximum age,
+	// against lookups that never pass it.
+	never, ok := runs.metric("BenchmarkMaxAgeBoundary/never", "p99-µs")
+	if !ok {
+		t.unmeasured("no refresh stalls: p99 across max-age boundaries", "unchanged", "BenchmarkMaxAgeBoundary not run")
+		return
+	}
+	fmt.Fprintln(w, "| lookups of 10,000 flags while the snapshot passes its max age | p99 | p99.9 | slowest | refreshes |\n|---|---|---|---|---|")
+	for _, c := range []string{"never", "confirmed", "reloaded"} {
+		n := "BenchmarkMaxAgeBoundary/" + c
+		p99, _ := runs.metric(n, "p99-µs")
+		p999, _ := runs.metric(n, "p99.9-µs")
+		slowest, _ := runs.metric(n, "max-µs")
+		refreshes, _ := runs.metric(n, "refreshes")
+		fmt.Fprintf(w, "| %s | %.2f µs | %.2f µs | %.0f µs | %.0f |\n", c, p99, p999, slowest, refreshes)
+		if c != "never" {
+			// A lookup is a fraction of a microsecond: the ratio allows the
+			// scheduler's noise of 0.1 µs on top.
+			t.add("no refresh stalls: lookup p99 when "+c+" at each max age ÷ never", p99 <= 1.5*never+0.1,
+				fmt.Sprintf("%.2f µs ÷ %.2f µs", p99, never), "≤ 1.5× (+0.1 µs)")
+		}
+	}
+	fmt.Fprintln(w)
+}
 func roundDuration(d time.Duration) time.Duration {
 	switch {
 	case d > time.Millisecond:

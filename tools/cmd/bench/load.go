@@ -158,7 +158,7 @@ func load(ctx context.Context, w io.Writer, o options, s seeded, t *targets) err
 			each = append(each, fmt.Sprintf("%.0f", x.rps))
 			errs += x.errors
 		}
-		ratios := "| | |"
+		ratios := " | | " // a floor: three empty cells
 		if r.floor >= 0 {
 			f := med[r.floor]
 			ratios = fmt.Sprintf("%.2f× | %.2f× | %.2f×", m.rps/f.rps, float64(m.p50)/float64(f.p50), float64(m.p99)/float64(f.p99))

@@ -3,7 +3,6 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"regexp"
 	"strconv"
@@ -76,8 +75,11 @@ type operand struct {
 // only what compiling needs: at least one value, exactly one for the operators that
 // compile one operand, each of the right type. The count limits are validation's: the
 // engine bounds its own work by its budget.
-func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (condition, error) {
-	cc := condition{attr: in.attr(c.Attribute)}
+//
+// Value lists, hash sets and operands are interned by cm: flags of one environment
+// repeat them.
+func compileCondition(cm *compiler, c domain.Condition) (condition, error) {
+	cc := condition{attr: cm.attr(cm.str(c.Attribute))}
 	spec, ok := c.Operator.Spec()
 	if !ok {
 		return cc, fmt.Errorf("unknown operator %q", c.Operator)
@@ -102,32 +104,39 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 		return s, nil
 	}
 	var arg operand
+	var text string // what identifies arg, to intern it
 	switch spec.Values {
 	case domain.ScalarValues:
+		texts := cm.scratch[:0]
 		for _, v := range c.Values {
 			t, ok := canonical(v)
 			if !ok {
 				return cc, fmt.Errorf("%s takes strings, numbers and booleans", c.Operator)
 			}
-			cc.texts = append(cc.texts, t)
+			texts = append(texts, t)
 		}
+		cm.scratch = texts
 		// A small set compares the string with each value; a hash set hashes it once
 		// per evaluation and compares it with the value of the same hash.
-		cc.perByte = uint32(len(cc.texts))
-		if len(cc.texts) > smallSet {
-			cc.set = newTextSet(seed, cc.texts)
-			cc.texts = nil
+		cc.perByte = uint32(len(texts))
+		if len(texts) > smallSet {
+			cc.set = cm.set(texts)
 			cc.perByte = 2
+		} else {
+			cc.texts = cm.list(texts)
 		}
 		return cc, nil
 	case domain.StringValues:
+		texts := cm.scratch[:0]
 		for _, v := range c.Values {
 			s, ok := v.(string)
 			if !ok {
 				return cc, fmt.Errorf("%s takes strings", c.Operator)
 			}
-			cc.texts = append(cc.texts, s)
+			texts = append(texts, s)
 		}
+		cm.scratch = texts
+		cc.texts = cm.list(texts)
 		// Each value scans the string at most once; contains costs twice what
 		// a prefix or suffix does (measured worst cases, about 2 ns a byte).
 		cc.perByte = uint32(len(cc.texts))
@@ -143,11 +152,12 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 		if len(s) > domain.MaxRegexBytes {
 			return cc, fmt.Errorf("regular expression over %d bytes (MaxRegexBytes)", domain.MaxRegexBytes)
 		}
-		size, err := in.regex(s)
+		s = cm.str(s) // the compiled program keeps its pattern
+		size, err := cm.regex(s)
 		if err != nil {
 			return cc, err
 		}
-		arg.re = in.regexes[s]
+		arg.re, text = cm.regexes[s], s
 		// Matching can cost every instruction of the program at every byte.
 		cc.perByte = uint32(size * costRegexInstByte)
 	case domain.NumberValue:
@@ -157,6 +167,7 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 			return cc, fmt.Errorf("%s takes a number", c.Operator)
 		}
 		arg.num = f
+		text = strconv.FormatUint(math.Float64bits(f), 16)
 	case domain.SemverValue:
 		cc.perByte = 1 // parsing the version
 		s, err := oneString()
@@ -167,6 +178,7 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 		if arg.ver, ok = semver.Parse(s); !ok {
 			return cc, fmt.Errorf("%q is not a semantic version", s)
 		}
+		text = s
 	case domain.TimeValue:
 		cc.perByte = 1 // parsing the time
 		s, err := oneString()
@@ -176,9 +188,9 @@ func compileCondition(in *interner, seed maphash.Seed, c domain.Condition) (cond
 		if arg.time, err = time.Parse(time.RFC3339, s); err != nil {
 			return cc, err
 		}
+		text = s
 	}
-	cc.arg = new(operand)
-	*cc.arg = arg
+	cc.arg = cm.operand(cc.op, text, arg)
 	return cc, nil
 }
 

@@ -5,9 +5,18 @@
 // Each environment has one hash, switchyard:env:{<environment id>}, whose hash tag keeps
 // it on one Redis Cluster slot:
 //
-//	fence    the highest version the admin service has announced
-//	version  the version of the snapshot held in data
-//	data     the snapshot, as JSON
+//	fence     the highest version the admin service has announced
+//	version   the version of the snapshot held in snapshot or data
+//	snapshot  the snapshot, in the binary format of snapshot.go
+//	data      the snapshot as JSON, as evaluators that predate the binary format
+//	          write it (and read it: they serve it to SDKs as it is, so the binary
+//	          format must never be put there)
+//
+// A write-back stores snapshot and drops data; an older evaluator's write-back stores
+// data and leaves snapshot, which then holds an older version than the hash: Load
+// reads the version a binary snapshot carries and, when it is not the hash's, uses
+// data. So evaluators of both kinds, and admin services of both kinds (an older one
+// fences without dropping snapshot), can share a Redis during a rolling deploy.
 //
 // Fence raises the fence and drops a snapshot older than it, atomically, then publishes
 // an Invalidation on Channel. WriteBack stores a snapshot only when its version is at
@@ -65,6 +74,7 @@ end
 local have = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if have < v then
   redis.call('HDEL', KEYS[1], 'version', 'data')
+  redis.call('HDEL', KEYS[1], 'snapshot')
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -89,7 +99,8 @@ local have = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
 if v < fence or v <= have then
   return 0
 end
-redis.call('HSET', KEYS[1], 'version', ARGV[1], 'data', ARGV[2])
+redis.call('HSET', KEYS[1], 'version', ARGV[1], 'snapshot', ARGV[2])
+redis.call('HDEL', KEYS[1], 'data')
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `)
@@ -109,15 +120,21 @@ func WriteBack(ctx context.Context, rdb redis.Scripter, environmentID string, ve
 var ErrMiss = errors.New("no current snapshot in redis")
 
 // Load returns the snapshot Redis holds for the environment and its version, or
-// ErrMiss when there is none or it is older than the fence.
+// ErrMiss when there is none or it is older than the fence. The snapshot is in either
+// format DecodeSnapshot reads.
 func Load(ctx context.Context, rdb redis.Cmdable, environmentID string) ([]byte, int64, error) {
-	vals, err := rdb.HMGet(ctx, Key(environmentID), "version", "data", "fence").Result()
+	vals, err := rdb.HMGet(ctx, Key(environmentID), "version", "snapshot", "data", "fence").Result()
 	if err != nil {
 		return nil, 0, fmt.Errorf("load environment %s: %w", environmentID, err)
 	}
 	vs, _ := vals[0].(string)
-	data, _ := vals[1].(string)
-	fs, _ := vals[2].(string)
+	bin, _ := vals[1].(string)
+	data, _ := vals[2].(string)
+	fs, _ := vals[3].(string)
+	// snapshot, unless an older evaluator wrote data since (over a newer version).
+	if v, ok := binaryVersion(bin); bin != "" && (!ok || strconv.FormatInt(v, 10) == vs) {
+		data = bin
+	}
 	if vs == "" || data == "" {
 		return nil, 0, ErrMiss
 	}

@@ -99,8 +99,10 @@ func contract(t *testing.T, rdb redis.UniversalClient) {
 	}
 	mustLoad(0, "")
 	// Dropped, not only hidden by Load: the fence is what removes an older snapshot.
-	if held, err := rdb.HExists(ctx, Key(env), "data").Result(); err != nil || held {
-		t.Fatalf("the fence left version 1's data in place (%v)", err)
+	for _, field := range []string{"version", "snapshot", "data"} {
+		if held, err := rdb.HExists(ctx, Key(env), field).Result(); err != nil || held {
+			t.Fatalf("the fence left version 1's %s in place (%v)", field, err)
+		}
 	}
 	// A reader that loaded version 1 before the write cannot put it back.
 	writeBack(1, "stale", false)

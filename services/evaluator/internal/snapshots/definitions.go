@@ -77,7 +77,11 @@ func (c *Cache) loadDefinitions(ctx context.Context, environmentID string, versi
 		cancel()
 		switch {
 		case err == nil && v >= version:
-			return encodeDefinitions(v, data)
+			// Redis holds the snapshot in its own format (rediscache.SnapshotJSON).
+			if js, jerr := rediscache.SnapshotJSON(data); jerr == nil {
+				return encodeDefinitions(v, js)
+			}
+			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
 		case err != nil && !errors.Is(err, rediscache.ErrMiss):
 			c.redisFailed(err)
 		}

@@ -22,7 +22,6 @@ package snapshots
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -212,8 +211,7 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 		// write-back failed) is no better than a miss: it must neither replace nor
 		// shadow the newer one, so PostgreSQL is asked and Redis repaired.
 		case err == nil && version >= floor && version >= held:
-			var ds domain.Snapshot
-			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
+			if ds, derr := rediscache.DecodeSnapshot(data); derr == nil && ds.Version == version {
 				c.Stats.RedisHits.Add(1)
 				return c.store(environmentID, eval.Compile(ds), gen), nil
 			}
@@ -221,8 +219,7 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 		case err == nil && version > held:
 			// Below the version announced, but newer than memory's: not to be served
 			// while PostgreSQL answers, yet the better fallback if it does not.
-			var ds domain.Snapshot
-			if jerr := json.Unmarshal(data, &ds); jerr == nil && ds.Version == version {
+			if ds, derr := rediscache.DecodeSnapshot(data); derr == nil && ds.Version == version {
 				fallback = eval.Compile(ds)
 			}
 		case err == nil:
@@ -237,6 +234,12 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 	cancel()
 	if err == nil {
 		c.Stats.DatabaseLoads.Add(1)
+		// The copy for Redis is encoded while the snapshot compiles: both only read ds.
+		var encoded chan []byte
+		if c.redisUsable() {
+			encoded = make(chan []byte, 1)
+			go func() { encoded <- rediscache.EncodeSnapshot(ds) }()
+		}
 		snap := eval.Compile(ds)
 		// A few lines say what is wrong; a stored configuration with thousands of broken
 		// flags must not write thousands of lines at every refresh.
@@ -248,7 +251,9 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 			c.log.Error("more flags cannot be evaluated", "environment", environmentID, "not_shown", len(problems)-10)
 		}
 		kept := c.store(environmentID, snap, gen)
-		c.writeBack(ctx, ds)
+		if encoded != nil {
+			c.writeBack(ctx, ds.EnvironmentID, ds.Version, <-encoded)
+		}
 		return kept, nil
 	}
 	if domain.ErrorCode(err) == domain.CodeNotFound {
@@ -280,17 +285,15 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 	return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
-func (c *Cache) writeBack(ctx context.Context, ds domain.Snapshot) {
+// writeBack stores a snapshot in Redis (rediscache.EncodeSnapshot's data), unless
+// Redis has a newer one or the fence forbids it.
+func (c *Cache) writeBack(ctx context.Context, environmentID string, version int64, data []byte) {
 	if !c.redisUsable() {
-		return
-	}
-	data, err := json.Marshal(ds)
-	if err != nil {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
 	defer cancel()
-	if _, err := rediscache.WriteBack(rctx, c.rdb, ds.EnvironmentID, ds.Version, data); err != nil {
+	if _, err := rediscache.WriteBack(rctx, c.rdb, environmentID, version, data); err != nil {
 		c.redisFailed(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -67,19 +68,29 @@ type Options struct {
 // when it first serves, rather than on every request as echo composes it: each
 // composition allocates a closure per middleware, which at the evaluator's request
 // rates was a tenth of all it allocated. Routes are registered on it as on echo.
-// Middleware must be added before the first request.
+// Middleware must be added before the first request (Pre and Use panic after), and
+// through Pre and Use: the embedded echo's own lists are not run.
 type Echo struct {
 	*echo.Echo
 	pre, use []echo.MiddlewareFunc
 	once     sync.Once
+	composed atomic.Bool
 	chain    echo.HandlerFunc
 }
 
 // Pre adds middleware that runs before routing.
-func (e *Echo) Pre(m ...echo.MiddlewareFunc) { e.pre = append(e.pre, m...) }
+func (e *Echo) Pre(m ...echo.MiddlewareFunc) { e.pre = append(e.pre, m...); e.mustBeOpen() }
 
 // Use adds middleware that runs after routing, around the route's handler.
-func (e *Echo) Use(m ...echo.MiddlewareFunc) { e.use = append(e.use, m...) }
+func (e *Echo) Use(m ...echo.MiddlewareFunc) { e.use = append(e.use, m...); e.mustBeOpen() }
+
+// mustBeOpen panics when the chain is composed already: middleware added later would
+// be silently left out.
+func (e *Echo) mustBeOpen() {
+	if e.composed.Load() {
+		panic("server.Echo: middleware added after the first request")
+	}
+}
 
 // ServeHTTP serves a request as echo does, through the composed chain.
 func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,6 +106,7 @@ func (e *Echo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // compose builds pre → routing → use → the route's handler, the order echo runs them
 // in.
 func (e *Echo) compose() {
+	e.composed.Store(true)
 	routed := Chain(func(c echo.Context) error { return c.Handler()(c) }, e.use...)
 	router := e.Router()
 	e.chain = Chain(func(c echo.Context) error {

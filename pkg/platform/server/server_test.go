@@ -180,3 +180,49 @@ func TestAccessLogLevel(t *testing.T) {
 		t.Errorf("no info access log line:\n%s", logs.String())
 	}
 }
+
+// TestComposedLikeEcho: the composed chain runs as echo runs its own: Pre before
+// routing (unrouted paths too), Use around matched routes, 404 and 405 through both,
+// a route's chained middleware innermost; middleware added after the first request
+// is refused.
+func TestComposedLikeEcho(t *testing.T) {
+	build := func(e interface {
+		Pre(...echo.MiddlewareFunc)
+		Use(...echo.MiddlewareFunc)
+		GET(string, echo.HandlerFunc, ...echo.MiddlewareFunc) *echo.Route
+	}) {
+		mark := func(name string) echo.MiddlewareFunc {
+			return func(next echo.HandlerFunc) echo.HandlerFunc {
+				return func(c echo.Context) error {
+					c.Response().Header().Add("X-Trace", name+":"+c.Path())
+					return next(c)
+				}
+			}
+		}
+		e.Pre(mark("pre"))
+		e.Use(mark("use1"), mark("use2"))
+		e.GET("/a/:id", Chain(func(c echo.Context) error { return c.String(http.StatusOK, "a "+c.Param("id")) }, mark("route")))
+	}
+	plain := echo.New()
+	build(plain)
+	composed := &Echo{Echo: echo.New()}
+	build(composed)
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/a/1"}, {http.MethodGet, "/missing"}, {http.MethodPost, "/a/1"}, {http.MethodGet, "/a/"},
+	} {
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		plain.ServeHTTP(want, httptest.NewRequest(req.method, req.path, nil))
+		composed.ServeHTTP(got, httptest.NewRequest(req.method, req.path, nil))
+		if got.Code != want.Code || got.Body.String() != want.Body.String() ||
+			strings.Join(got.Header()["X-Trace"], ",") != strings.Join(want.Header()["X-Trace"], ",") {
+			t.Errorf("%s %s: composed %d %q %v; echo %d %q %v", req.method, req.path, got.Code, got.Body, got.Header()["X-Trace"],
+				want.Code, want.Body, want.Header()["X-Trace"])
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Use after the first request must panic")
+		}
+	}()
+	composed.Use(func(next echo.HandlerFunc) echo.HandlerFunc { return next })
+}

@@ -34,6 +34,10 @@ var summarised = []struct{ name, what string }{
 	{"BenchmarkHandler/api-post-single", "HTTP handler in process: native single (POST)"},
 	{"BenchmarkHandler/ofrep-bulk-100", "HTTP handler in process: OFREP bulk of 100"},
 	{"BenchmarkHandler/api-bulk-100", "HTTP handler in process: native bulk of 100"},
+	{"BenchmarkLoopback/floor-post", "end to end on loopback: the floor, POST"},
+	{"BenchmarkLoopback/ofrep-single", "end to end on loopback: OFREP single"},
+	{"BenchmarkLoopback/floor-get", "end to end on loopback: the floor, GET"},
+	{"BenchmarkLoopback/api-single", "end to end on loopback: native single (GET)"},
 }
 
 func median(v []float64) float64 {
@@ -107,11 +111,22 @@ func goBenchmarks(w io.Writer, path string, t *targets) error {
 
 // goTargets judges the targets the Go benchmarks measure.
 func goTargets(w io.Writer, runs benchRuns, t *targets) {
-	for _, name := range []string{"ofrep-single", "api-single"} {
-		what := "heap allocations per request, " + name + " (BenchmarkHandler)"
-		if v, ok := runs.metric("BenchmarkHandler/"+name, "allocs/op"); ok {
+	// Allocations per request: the handler's own (BenchmarkHandler reuses the request
+	// and the writer), and end to end on a loopback connection (BenchmarkLoopback),
+	// which adds what net/http allocates to read a request and write its answer, as it
+	// does for every server, the floor included.
+	for _, c := range []struct{ name, floor string }{{"ofrep-single", "floor-post"}, {"api-single", "floor-get"}} {
+		what := "heap allocations per request, " + c.name + ", handler (BenchmarkHandler)"
+		if v, ok := runs.metric("BenchmarkHandler/"+c.name, "allocs/op"); ok {
 			floor, _ := runs.metric("BenchmarkHandler/floor", "allocs/op")
-			t.add(what, v <= 10, fmt.Sprintf("%.0f (the floor: %.0f)", v, floor), "≤ 10")
+			t.add(what, v <= 10, fmt.Sprintf("%.0f (the floor's handler: %.0f)", v, floor), "≤ 10")
+		} else {
+			t.unmeasured(what, "≤ 10", "not run")
+		}
+		what = "heap allocations per request, " + c.name + ", end to end with net/http (BenchmarkLoopback)"
+		if v, ok := runs.metric("BenchmarkLoopback/"+c.name, "allocs/op"); ok {
+			floor, _ := runs.metric("BenchmarkLoopback/"+c.floor, "allocs/op")
+			t.add(what, v <= 10, fmt.Sprintf("%.0f (the floor end to end: %.0f)", v, floor), "≤ 10")
 		} else {
 			t.unmeasured(what, "≤ 10", "not run")
 		}
@@ -126,30 +141,39 @@ func goTargets(w io.Writer, runs benchRuns, t *targets) {
 	if v, ok := runs.metric("BenchmarkSnapshotMemory10k", "B/flag"); ok {
 		fmt.Fprintf(w, "A compiled flag of the benchmark's shape holds %.0f bytes (BenchmarkSnapshotMemory10k).\n\n", v)
 	}
-	// Refresh stalls: the tail of lookups while the snapshot passes its maximum age,
-	// against lookups that never pass it.
-	never, ok := runs.metric("BenchmarkMaxAgeBoundary/never", "p99-µs")
-	if !ok {
-		t.unmeasured("no refresh stalls: p99 across max-age boundaries", "unchanged", "BenchmarkMaxAgeBoundary not run")
-		return
-	}
-	fmt.Fprintln(w, "| lookups of 10,000 flags while the snapshot passes its max age | p99 | p99.9 | slowest | refreshes |\n|---|---|---|---|---|")
+	// Refresh stalls: in a tight loop of millions of lookups a refresh is one sample,
+	// so the tail percentiles would hide a stall; the slowest lookup shows it. A lookup
+	// that waited for a reload of 10,000 flags would take as long as the reload (tens
+	// of milliseconds at least); one that did not takes microseconds, plus what the
+	// scheduler and the collector add while a background reload shares the cores.
+	fmt.Fprintln(w, "| lookups of 10,000 flags while the snapshot passes its max age (50 ms) | p99 | p99.9 | slowest | refreshes |\n|---|---|---|---|---|")
+	const stall = 10 * time.Millisecond
+	never, _ := runs.metric("BenchmarkMaxAgeBoundary/never", "p99-µs")
 	for _, c := range []string{"never", "confirmed", "reloaded"} {
 		n := "BenchmarkMaxAgeBoundary/" + c
-		p99, _ := runs.metric(n, "p99-µs")
+		p99, ok := runs.metric(n, "p99-µs")
+		if !ok {
+			t.unmeasured("no refresh stalls: "+c, "", n+" not run")
+			continue
+		}
 		p999, _ := runs.metric(n, "p99.9-µs")
 		slowest, _ := runs.metric(n, "max-µs")
 		refreshes, _ := runs.metric(n, "refreshes")
 		fmt.Fprintf(w, "| %s | %.2f µs | %.2f µs | %.0f µs | %.0f |\n", c, p99, p999, slowest, refreshes)
-		if c != "never" {
-			// A lookup is a fraction of a microsecond: the ratio allows the
-			// scheduler's noise of 0.1 µs on top.
-			t.add("no refresh stalls: lookup p99 when "+c+" at each max age ÷ never", p99 <= 1.5*never+0.1,
-				fmt.Sprintf("%.2f µs ÷ %.2f µs", p99, never), "≤ 1.5× (+0.1 µs)")
+		if c == "never" {
+			continue
 		}
+		// The issue's own measure: p99 unchanged (within the noise of 0.1 µs on a
+		// fraction of a microsecond).
+		t.add("no refresh stalls, "+c+" at each max age: lookup p99 ÷ never's", never > 0 && p99 <= 1.5*never+0.1,
+			fmt.Sprintf("%.2f µs ÷ %.2f µs", p99, never), "≤ 1.5× (+0.1 µs)")
+		d := time.Duration(slowest * float64(time.Microsecond))
+		t.add(fmt.Sprintf("no refresh stalls, %s at each max age: slowest lookup over %.0f refreshes (median of runs)", c, refreshes),
+			refreshes >= 10 && d < stall, d.Round(10*time.Microsecond).String(), fmt.Sprintf("< %v, with ≥ 10 refreshes", stall))
 	}
 	fmt.Fprintln(w)
 }
+
 func roundDuration(d time.Duration) time.Duration {
 	switch {
 	case d > time.Millisecond:

@@ -55,6 +55,10 @@ func main() {
 	flag.StringVar(&o.goBench, "go-bench", "", "output of the Go benchmarks of this run, to summarise")
 	flag.StringVar(&o.out, "out", "", "also write the report here")
 	flag.Parse()
+	if o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -45,7 +45,7 @@ type Config struct {
 	// limit. Not an environment variable: it is "sdk-authfail", and tests give each of
 	// their evaluators (or sets of replicas) a scope of its own.
 	AuthFailureScope string
-	AnalyticsFlush   time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s
+	AnalyticsFlush   time.Duration // ANALYTICS_FLUSH_INTERVAL, default 5s, at most 20s
 	AnalyticsMax     int           // ANALYTICS_MAX_SERIES, default 100000: live counters (a series lives until 2 minutes idle)
 	ShutdownTimeout  time.Duration // SHUTDOWN_TIMEOUT, default 15s
 	DBMaxConns       int           // DB_MAX_CONNS, default 10
@@ -123,6 +123,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.StreamTokenTTL < time.Minute {
 		r.Fail("STREAM_TOKEN_TTL: %v is shorter than a minute; clients would fetch a new URL (and the flags) that often", c.StreamTokenTTL)
+	}
+	// Counts are kept per minute in two cells, this minute's and the last one's: a
+	// flush must come well within a minute of the one before (its write may take as
+	// long again).
+	if c.AnalyticsFlush > 20*time.Second {
+		r.Fail("ANALYTICS_FLUSH_INTERVAL: %v is longer than 20s; counts are attributed to their minute only when flushes come more often", c.AnalyticsFlush)
 	}
 	if c.StreamsPerKey > c.StreamsMax {
 		r.Fail("STREAMS_PER_KEY: %d is more than STREAMS_MAX (%d)", c.StreamsPerKey, c.StreamsMax)

@@ -40,7 +40,7 @@ func TestLoad(t *testing.T) {
 		"ANALYTICS_MAX_SERIES": "3", "HTTP_ADDR": "nope", "LOG_FORMAT": "xml", "PPROF_ADDR": "127.0.0.1:6060",
 		"OPS_ADDR": "9081", "TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal", "METRICS_MAX_FLAG_SERIES": "-1",
 		"METRICS_FLAG_SERIES_TTL": "0s", "CORS_ALLOWED_ORIGINS": "app.example.com", "PUBLIC_URL": "flags.example.com",
-		"STREAM_TOKEN_SECRET": "short", "STREAM_HEARTBEAT": "0s", "STREAMS_PER_KEY": "30000", "STREAMS_MAX": "0", "STREAM_TOKEN_TTL": "1s", "STREAMS_PER_ADDRESS": "0"} {
+		"STREAM_TOKEN_SECRET": "short", "STREAM_HEARTBEAT": "0s", "STREAMS_PER_KEY": "30000", "STREAMS_MAX": "0", "STREAM_TOKEN_TTL": "1s", "STREAMS_PER_ADDRESS": "0", "ANALYTICS_FLUSH_INTERVAL": "30s"} {
 		m := map[string]string{}
 		for k, v := range good {
 			m[k] = v

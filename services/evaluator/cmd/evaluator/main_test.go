@@ -39,7 +39,7 @@ func TestGracefulShutdown(t *testing.T) {
 	opsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testinfra.FreePort(t)))
 	env := map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": testinfra.RedisURL(t), "HTTP_ADDR": addr, "OPS_ADDR": opsAddr,
-		"ANALYTICS_FLUSH_INTERVAL": "1h", // only the shutdown flush writes
+		"ANALYTICS_FLUSH_INTERVAL": "20s", // the longest allowed: the shutdown flush writes
 		"SHUTDOWN_TIMEOUT":         "10s",
 	}
 	ctx, stop := context.WithCancel(context.Background())

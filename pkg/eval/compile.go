@@ -21,22 +21,16 @@ import (
 // every other string, value list, rollout and operand is interned, since an
 // environment repeats them from flag to flag (variant keys, rule ids, plan and country
 // lists, the same 25/75 rollout). Rules, variants and prerequisites of all flags share
-// one backing array each. A snapshot of ten thousand flags is then a few allocations
+// a few backing arrays. A snapshot of ten thousand flags is then a few allocations
 // and the flags' own structures, rather than tens of small objects per flag.
+//
+// Flags are compiled in key order (a Builder fed sorted), stably, so that of a key
+// listed twice the first is used.
 func Compile(s domain.Snapshot) *Snapshot {
-	snap := &Snapshot{
-		ProjectKey:     strings.Clone(s.ProjectKey),
-		EnvironmentID:  strings.Clone(s.EnvironmentID),
-		EnvironmentKey: strings.Clone(s.EnvironmentKey),
-		Version:        s.Version,
-		seed:           maphash.MakeSeed(),
-		budget:         DefaultBudget,
-	}
-	// Flags are visited through their indexes, sorted by key: a FlagConfig is too large
-	// to move around. The sort is stable, so that of a key listed twice the first is
-	// used.
+	// Flags are visited through their indexes: a FlagConfig is too large to move
+	// around.
 	order := make([]int32, 0, len(s.Flags))
-	var nconds, nrules, nprereqs, nkeys int
+	var h Sizes
 	for i := range s.Flags {
 		fc := &s.Flags[i]
 		if fc.Flag.Archived {
@@ -44,92 +38,208 @@ func Compile(s domain.Snapshot) *Snapshot {
 		}
 		order = append(order, int32(i))
 		for _, r := range fc.Config.Rules {
-			nconds += len(r.Conditions)
+			h.Conditions += len(r.Conditions)
 		}
-		nrules += len(fc.Config.Rules)
-		nprereqs += len(fc.Config.Prerequisites)
-		nkeys += len(fc.Flag.Key)
+		h.Rules += len(fc.Config.Rules)
+		h.KeyBytes += len(fc.Flag.Key)
 		if fc.Flag.Salt != fc.Flag.Key {
-			nkeys += len(fc.Flag.Salt) // BucketSalt: the key when empty
+			h.KeyBytes += len(fc.Flag.Salt) // BucketSalt: the key when empty
 		}
 	}
-	// One block holds every key and salt, so that the snapshot keeps none of the
-	// decoded input's strings alive.
-	var b strings.Builder
-	b.Grow(nkeys)
-	bounds := make([]int32, 3*len(s.Flags)) // start, end of the key, end of the salt
-	for _, i := range order {
-		fl := &s.Flags[i].Flag
-		bounds[3*i] = int32(b.Len())
-		b.WriteString(fl.Key)
-		bounds[3*i+1] = int32(b.Len())
-		if fl.Salt != "" && fl.Salt != fl.Key {
-			b.WriteString(fl.Salt)
-		}
-		bounds[3*i+2] = int32(b.Len())
-	}
-	keys := b.String()
-	keyOf := func(i int32) (key, salt string) {
-		key = keys[bounds[3*i]:bounds[3*i+1]]
-		if salt = keys[bounds[3*i+1]:bounds[3*i+2]]; salt == "" {
-			salt = key
-		}
-		return key, salt
-	}
+	h.Flags = len(order)
 	byKey := func(a, b int32) int { return strings.Compare(s.Flags[a].Flag.Key, s.Flags[b].Flag.Key) }
 	if !slices.IsSortedFunc(order, byKey) {
 		slices.SortStableFunc(order, byKey)
 	}
-	c := newCompiler(snap.seed, nconds, nrules, nprereqs)
-	snap.index = make(map[string]int, len(order))
-	snap.flags = make([]flag, 0, len(order))
-	kept := order[:0]
+	b := NewBuilder(s.ProjectKey, s.EnvironmentID, s.EnvironmentKey, s.Version, h)
 	for _, i := range order {
-		fc := &s.Flags[i]
-		if _, dup := snap.index[fc.Flag.Key]; dup {
-			snap.problems = append(snap.problems, fmt.Errorf("flag %q: listed twice; the first is used", fc.Flag.Key))
-			continue
-		}
-		key, salt := keyOf(i)
-		f, err := c.compileFlag(fc, key, salt)
-		if err != nil {
-			f.broken = err.Error()
-			snap.problems = append(snap.problems, fmt.Errorf("flag %q: %w", fc.Flag.Key, err))
-		}
-		snap.index[f.key] = len(snap.flags)
-		snap.flags = append(snap.flags, f)
-		kept = append(kept, i)
+		b.Add(&s.Flags[i])
 	}
-	for j, i := range kept {
-		f := &snap.flags[j]
-		pre := s.Flags[i].Config.Prerequisites
-		if len(pre) == 0 {
-			continue
+	return b.Snapshot()
+}
+
+// Sizes tell a Builder how much to reserve; zero values are fine, and so are
+// estimates: the arrays flags are cut from then grow by blocks.
+type Sizes struct {
+	Flags, Rules, Conditions int
+	KeyBytes                 int // flag keys, and salts that differ from the key
+}
+
+// A Builder compiles a snapshot flag by flag, as a decoder produces them, so that the
+// whole input is never held at once and decoding can run while flags compile. Fed the
+// flags sorted by key, it builds what Compile builds. Fed them in another order, the
+// snapshot is the same but for the snapshot-wide limits (the regular expressions'
+// tally, domain.RegexTally), which then may fall on other flags: Sorted says so.
+//
+// The Builder keeps nothing of the flags given to Add once Snapshot has returned; a
+// caller may reuse a FlagConfig after Add.
+type Builder struct {
+	snap *Snapshot
+	c    *compiler
+	// keys holds flag keys and salts end to end; a new block is taken when it is full,
+	// so that substrings already taken stay valid.
+	keys     strings.Builder
+	keyBlock int
+	sorted   bool
+	added    bool
+	last     string // the key last added
+	problems []problem
+	pending  []pendingPrereq
+	preStart []int32 // of each flag in pending, then the end
+}
+
+type problem struct {
+	key string
+	err error
+}
+
+// pendingPrereq is a prerequisite to resolve once every flag is known.
+type pendingPrereq struct {
+	flag    string // the input's string, dropped by Snapshot
+	variant string // interned
+}
+
+// NewBuilder starts a snapshot of the given environment at the given version.
+func NewBuilder(projectKey, environmentID, environmentKey string, version int64, sizes Sizes) *Builder {
+	snap := &Snapshot{
+		ProjectKey:     strings.Clone(projectKey),
+		EnvironmentID:  strings.Clone(environmentID),
+		EnvironmentKey: strings.Clone(environmentKey),
+		Version:        version,
+		seed:           maphash.MakeSeed(),
+		budget:         DefaultBudget,
+		index:          make(map[string]int, sizes.Flags),
+		flags:          make([]flag, 0, sizes.Flags),
+	}
+	b := &Builder{snap: snap, c: newCompiler(snap.seed, sizes.Conditions, sizes.Rules), sorted: true,
+		keyBlock: sizes.KeyBytes, preStart: make([]int32, 0, sizes.Flags+1)}
+	if b.keyBlock <= 0 {
+		b.keyBlock = min(keyBlock, 16*max(sizes.Flags, 16))
+	}
+	return b
+}
+
+// keyOf copies a flag's key and its bucketing salt (domain.Flag.BucketSalt) into the
+// key block.
+func (b *Builder) keyOf(fl *domain.Flag) (key, salt string) {
+	n := len(fl.Key)
+	if fl.Salt != "" && fl.Salt != fl.Key {
+		n += len(fl.Salt)
+	}
+	if b.keys.Cap()-b.keys.Len() < n {
+		b.keys = strings.Builder{}
+		b.keys.Grow(max(n, b.keyBlock))
+		b.keyBlock = keyBlock // the size given was spent: later keys were not counted
+	}
+	start := b.keys.Len()
+	b.keys.WriteString(fl.Key)
+	if n == len(fl.Key) {
+		key = b.keys.String()[start:]
+		return key, key
+	}
+	b.keys.WriteString(fl.Salt)
+	all := b.keys.String()
+	return all[start : start+len(fl.Key)], all[start+len(fl.Key):]
+}
+
+// keyBlock is the size of the key block's next block when the size given ran out.
+const keyBlock = 4096
+
+// Add compiles one flag. An archived flag is left out; of a key given twice, the
+// first is used.
+func (b *Builder) Add(fc *domain.FlagConfig) {
+	fl := &fc.Flag
+	if fl.Archived {
+		return
+	}
+	snap := b.snap
+	if b.added && fl.Key < b.last {
+		b.sorted = false
+	}
+	b.last, b.added = fl.Key, true
+	if _, dup := snap.index[fl.Key]; dup {
+		b.problems = append(b.problems, problem{fl.Key, fmt.Errorf("flag %q: listed twice; the first is used", fl.Key)})
+		return
+	}
+	key, salt := b.keyOf(fl)
+	f, err := b.c.compileFlag(fc, key, salt)
+	if err != nil {
+		f.broken = err.Error()
+		b.problems = append(b.problems, problem{key, fmt.Errorf("flag %q: %w", fl.Key, err)})
+	}
+	snap.index[key] = len(snap.flags)
+	snap.flags = append(snap.flags, f)
+	b.preStart = append(b.preStart, int32(len(b.pending)))
+	for _, p := range fc.Config.Prerequisites {
+		b.pending = append(b.pending, pendingPrereq{flag: p.Flag, variant: b.c.str(p.Variant)})
+	}
+}
+
+// Sorted reports whether the flags were added sorted by key, so that the snapshot is
+// exactly Compile's.
+func (b *Builder) Sorted() bool { return b.sorted }
+
+// Snapshot finishes the snapshot. The Builder must not be used after it.
+func (b *Builder) Snapshot() *Snapshot {
+	snap, c := b.snap, b.c
+	b.preStart = append(b.preStart, int32(len(b.pending)))
+	var perm []int32 // the flags' positions in arrival order, by key
+	if !b.sorted {
+		perm = make([]int32, len(snap.flags))
+		for i := range perm {
+			perm[i] = int32(i)
 		}
-		start := len(c.prereqs)
-		for _, p := range pre {
-			idx, ok := snap.index[p.Flag]
-			if !ok {
-				idx = -1
+		slices.SortFunc(perm, func(x, y int32) int { return strings.Compare(snap.flags[x].key, snap.flags[y].key) })
+		flags := make([]flag, len(snap.flags))
+		for j, i := range perm {
+			flags[j] = snap.flags[i]
+			snap.index[flags[j].key] = j
+		}
+		snap.flags = flags
+		// Problems in key order, as Compile lists them (stable: a flag's own problem
+		// before its duplicates').
+		slices.SortStableFunc(b.problems, func(x, y problem) int { return strings.Compare(x.key, y.key) })
+	}
+	if len(b.pending) > 0 {
+		prereqs := make([]prereq, 0, len(b.pending))
+		for j := range snap.flags {
+			i := int32(j)
+			if perm != nil {
+				i = perm[j]
 			}
-			c.prereqs = append(c.prereqs, prereq{flag: idx, variant: c.str(p.Variant)})
+			pre := b.pending[b.preStart[i]:b.preStart[i+1]]
+			if len(pre) == 0 {
+				continue
+			}
+			start := len(prereqs)
+			for _, p := range pre {
+				idx, ok := snap.index[p.flag]
+				if !ok {
+					idx = -1
+				}
+				prereqs = append(prereqs, prereq{flag: idx, variant: p.variant})
+			}
+			snap.flags[j].prereqs = prereqs[start:len(prereqs):len(prereqs)]
 		}
-		f.prereqs = c.prereqs[start:len(c.prereqs):len(c.prereqs)]
+	}
+	for _, p := range b.problems {
+		snap.problems = append(snap.problems, p.err)
 	}
 	snap.nattrs = len(c.slots)
 	snap.link()
+	b.snap, b.c, b.pending, b.problems = nil, nil, nil, nil
 	return snap
 }
 
 // compiler holds what compiling one snapshot shares between its flags: the attribute
-// interner, the arenas the flags' slices are cut from (sized beforehand, but for the
-// variants, which flags mostly share), and the interned values.
+// interner, the arenas the flags' slices are cut from (sized beforehand when the sizes
+// are known, else grown by blocks: slices already cut keep their block), and the
+// interned values.
 type compiler struct {
 	*interner
 	seed     maphash.Seed
 	rules    []rule
 	variants []variant
-	prereqs  []prereq
 	strs     map[string]string
 	lists    map[string][]string
 	sets     map[string]textSet
@@ -139,15 +249,62 @@ type compiler struct {
 	scratch  []string
 	ro       rollout
 	buf      []byte
+	// attrs and ops remember, by the input's text, what attr and Spec found: one map
+	// lookup per condition rather than five.
+	attrs map[string]attrSlot
+	ops   map[domain.Operator]opInfo
 }
 
-func newCompiler(seed maphash.Seed, nconds, nrules, nprereqs int) *compiler {
+type attrSlot struct {
+	attr *attr
+	slot int32
+}
+
+type opInfo struct {
+	spec domain.OperatorSpec
+	op   opcode
+}
+
+// attrRef interns an attribute by name (interner.attr), for the flag being compiled.
+func (c *compiler) attrRef(name string) attrRef {
+	g, ok := c.attrs[name]
+	if !ok {
+		name = c.str(name)
+		ref := c.attr(name)
+		c.attrs[name] = attrSlot{attr: ref.attr, slot: ref.idx[bulk]}
+		return ref
+	}
+	local, ok := c.local[g.attr.name]
+	if !ok {
+		local = len(c.local)
+		c.local[g.attr.name] = local
+	}
+	return attrRef{attr: g.attr, idx: [2]int32{single: int32(local), bulk: g.slot}}
+}
+
+// spec returns an operator's spec (domain.Operator.Spec), and the opcode of the
+// positive operator.
+func (c *compiler) spec(o domain.Operator) (domain.OperatorSpec, opcode, bool) {
+	if in, ok := c.ops[o]; ok {
+		return in.spec, in.op, true
+	}
+	spec, ok := o.Spec()
+	if !ok {
+		return spec, 0, false
+	}
+	in := opInfo{spec: spec, op: opcodes[spec.Positive()]}
+	c.ops[domain.Operator(strings.Clone(string(o)))] = in
+	return in.spec, in.op, true
+}
+
+func newCompiler(seed maphash.Seed, nconds, nrules int) *compiler {
 	in := &interner{global: map[string]*attr{}, slots: map[string]int{}, local: map[string]int{}, regexes: map[string]*regexp.Regexp{}}
 	in.conds = make([]condition, 0, nconds)
 	return &compiler{interner: in, seed: seed,
-		rules: make([]rule, 0, nrules), prereqs: make([]prereq, 0, nprereqs),
-		strs: map[string]string{}, lists: map[string][]string{}, sets: map[string]textSet{},
-		operands: map[string]*operand{}, rollouts: map[string]*rollout{}, variantL: map[string][]variant{}}
+		rules: make([]rule, 0, nrules),
+		strs:  map[string]string{}, lists: map[string][]string{}, sets: map[string]textSet{},
+		operands: map[string]*operand{}, rollouts: map[string]*rollout{}, variantL: map[string][]variant{},
+		attrs: map[string]attrSlot{}, ops: map[domain.Operator]opInfo{}}
 }
 
 // str interns s, copying it the first time.
@@ -308,9 +465,11 @@ func (c *compiler) compileFlag(fc *domain.FlagConfig, key, salt string) (flag, e
 	if f.def, err = f.compileServe(c, cfg.Default); err != nil {
 		errs = append(errs, fmt.Errorf("default: %w", err))
 	}
+	c.rules = reserve(c.rules, len(cfg.Rules))
 	start := len(c.rules)
 	for i, r := range cfg.Rules {
 		cr := rule{id: c.str(r.ID)}
+		c.conds = reserve(c.conds, len(r.Conditions))
 		first := len(c.conds)
 		for j, cond := range r.Conditions {
 			cc, err := compileCondition(c, cond)
@@ -331,6 +490,18 @@ func (c *compiler) compileFlag(fc *domain.FlagConfig, key, salt string) (flag, e
 	f.nlocal = len(c.local)
 	return f, errors.Join(errs...)
 }
+
+// reserve returns arena with room for n more elements: a new block when it has not,
+// since the flags compiled before keep slices of the old one.
+func reserve[T any](arena []T, n int) []T {
+	if n <= cap(arena)-len(arena) {
+		return arena
+	}
+	return make([]T, 0, max(n, arenaBlock))
+}
+
+// arenaBlock is the size of an arena's next block when the sizes given ran out.
+const arenaBlock = 1024
 
 func (f *flag) variantIndex(key string) int {
 	for i, v := range f.variants {
@@ -355,7 +526,7 @@ func (f *flag) compileServe(c *compiler, s domain.Serve) (serve, error) {
 	}
 	// Built in the compiler's scratch rollout, and copied only when it is new.
 	ro := &c.ro
-	*ro = rollout{by: c.attr(c.str(by)), bounds: ro.bounds[:0], variants: ro.variants[:0]}
+	*ro = rollout{by: c.attrRef(by), bounds: ro.bounds[:0], variants: ro.variants[:0]}
 	var total int64
 	for k := range s.Rollout.Weights {
 		if f.variantIndex(k) < 0 {

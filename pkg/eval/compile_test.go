@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -179,4 +181,46 @@ func BenchmarkCompile10k(b *testing.B) {
 		runtime.KeepAlive(snap)
 	}
 	b.ReportMetric(held, "B/flag")
+}
+
+// TestBuilderOrder: a Builder fed the flags in any order builds the snapshot Compile
+// builds (flags by key, the first of a key listed twice, prerequisites resolved,
+// problems in key order), and says whether they came sorted.
+func TestBuilderOrder(t *testing.T) {
+	var fcs []domain.FlagConfig
+	for _, k := range []string{"d", "b", "e", "a", "c"} {
+		fcs = append(fcs, shapedFlag(k, "pro"))
+	}
+	fcs[0].Config.Prerequisites = []domain.Prerequisite{{Flag: "a", Variant: "on"}, {Flag: "zz", Variant: "on"}}
+	fcs[2].Config.OffVariant = "none" // broken
+	dup := shapedFlag("b", "team")
+	dup.Config.Enabled = false
+	archived := shapedFlag("a", "x")
+	archived.Flag.Archived = true
+	fcs = append(fcs, dup, archived)
+	s := decoded(t, domain.Snapshot{Version: 3, Flags: fcs})
+	want := Compile(s)
+	for _, sorted := range []bool{false, true} {
+		in := slices.Clone(s.Flags)
+		if sorted {
+			slices.SortStableFunc(in, func(x, y domain.FlagConfig) int { return strings.Compare(x.Flag.Key, y.Flag.Key) })
+		}
+		b := NewBuilder("", "", "", 3, Sizes{})
+		for i := range in {
+			b.Add(&in[i])
+		}
+		if b.Sorted() != sorted {
+			t.Errorf("Sorted() = %v, want %v", b.Sorted(), sorted)
+		}
+		got := b.Snapshot()
+		if fmt.Sprint(got.Keys()) != fmt.Sprint(want.Keys()) || fmt.Sprint(got.Problems()) != fmt.Sprint(want.Problems()) {
+			t.Errorf("sorted %v: keys %v problems %v, want %v %v", sorted, got.Keys(), got.Problems(), want.Keys(), want.Problems())
+		}
+		for _, attrs := range []map[string]any{{"plan": "pro", "country": "DE"}, {"plan": "team"}, {}} {
+			ctx := &Context{Key: "user-1", Attributes: attrs}
+			if g, w := fmt.Sprint(got.EvaluateAll(ctx)), fmt.Sprint(want.EvaluateAll(ctx)); g != w {
+				t.Errorf("sorted %v, %v:\n%s\nwant\n%s", sorted, attrs, g, w)
+			}
+		}
+	}
 }

@@ -79,12 +79,12 @@ type operand struct {
 // Value lists, hash sets and operands are interned by cm: flags of one environment
 // repeat them.
 func compileCondition(cm *compiler, c domain.Condition) (condition, error) {
-	cc := condition{attr: cm.attr(cm.str(c.Attribute))}
-	spec, ok := c.Operator.Spec()
+	cc := condition{attr: cm.attrRef(c.Attribute)}
+	spec, op, ok := cm.spec(c.Operator)
 	if !ok {
 		return cc, fmt.Errorf("unknown operator %q", c.Operator)
 	}
-	cc.op, cc.negate = opcodes[spec.Positive()], spec.Negates != ""
+	cc.op, cc.negate = op, spec.Negates != ""
 	if c.Attribute == "" {
 		return cc, fmt.Errorf("empty attribute")
 	}

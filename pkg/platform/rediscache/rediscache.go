@@ -123,9 +123,19 @@ var ErrMiss = errors.New("no current snapshot in redis")
 // ErrMiss when there is none or it is older than the fence. The snapshot is in either
 // format DecodeSnapshot reads.
 func Load(ctx context.Context, rdb redis.Cmdable, environmentID string) ([]byte, int64, error) {
+	data, version, err := LoadString(ctx, rdb, environmentID)
+	if err != nil {
+		return nil, 0, err
+	}
+	return []byte(data), version, nil
+}
+
+// LoadString is Load giving the snapshot as the string Redis's reply holds, without
+// copying it (ReadSnapshot reads it).
+func LoadString(ctx context.Context, rdb redis.Cmdable, environmentID string) (string, int64, error) {
 	vals, err := rdb.HMGet(ctx, Key(environmentID), "version", "snapshot", "data", "fence").Result()
 	if err != nil {
-		return nil, 0, fmt.Errorf("load environment %s: %w", environmentID, err)
+		return "", 0, fmt.Errorf("load environment %s: %w", environmentID, err)
 	}
 	vs, _ := vals[0].(string)
 	bin, _ := vals[1].(string)
@@ -136,16 +146,16 @@ func Load(ctx context.Context, rdb redis.Cmdable, environmentID string) ([]byte,
 		data = bin
 	}
 	if vs == "" || data == "" {
-		return nil, 0, ErrMiss
+		return "", 0, ErrMiss
 	}
 	version, err := current(vs, fs)
 	switch {
 	case errors.Is(err, ErrMiss):
-		return nil, 0, err
+		return "", 0, err
 	case err != nil:
-		return nil, 0, fmt.Errorf("load environment %s: %w", environmentID, err)
+		return "", 0, fmt.Errorf("load environment %s: %w", environmentID, err)
 	}
-	return []byte(data), version, nil
+	return data, version, nil
 }
 
 // Current returns the version of the snapshot Redis holds for the environment without

@@ -87,6 +87,109 @@ func DecodeSnapshot(data []byte) (domain.Snapshot, error) {
 	return s, nil
 }
 
+// SnapshotReader reads a snapshot in the binary format by batches of flags, so that a
+// consumer (eval.Builder) can compile flags as they are decoded, rather than hold the
+// whole decoded snapshot: a batch's memory is reused for the next batch read into it.
+type SnapshotReader struct {
+	d       decoder
+	header  domain.Snapshot
+	n, read int
+}
+
+// ReadSnapshot starts reading a snapshot LoadString returned. It returns false when
+// data is not in the binary format (DecodeSnapshot reads JSON). An error in the header
+// is reported by Err after the first Read. The flags' strings are slices of data.
+func ReadSnapshot(data string) (*SnapshotReader, bool) {
+	if len(data) == 0 || data[0] != formatBinary {
+		return nil, false
+	}
+	r := &SnapshotReader{d: decoder{data: data[1:]}}
+	d := &r.d
+	r.header.Version = d.int()
+	r.header.ProjectKey = d.str()
+	r.header.EnvironmentID = d.str()
+	r.header.EnvironmentKey = d.str()
+	r.n = max(d.count(), 0)
+	return r, true
+}
+
+// Header returns the snapshot without its flags.
+func (r *SnapshotReader) Header() domain.Snapshot { return r.header }
+
+// Len returns the number of flags.
+func (r *SnapshotReader) Len() int { return r.n }
+
+// FlagBatch holds flags a SnapshotReader read; reading into it again reuses its
+// memory, so the flags of a batch must no longer be in use then (strings excepted:
+// they are never overwritten).
+type FlagBatch struct {
+	Flags   []domain.FlagConfig
+	blocks  arenas
+	want    [numArenas]int
+	weights []map[string]float64
+}
+
+// reuse returns block emptied when it can hold n elements, else a new block of n.
+func reuse[T any](block []T, n int) []T {
+	if cap(block) < n {
+		return make([]T, 0, n)
+	}
+	clear(block[:cap(block)])
+	return block[:0]
+}
+
+// Read reads up to max flags into b, and reports whether it read any. After the last
+// flag, or an error, it returns false: Err then says whether all was well.
+func (r *SnapshotReader) Read(b *FlagBatch, max int) bool {
+	d := &r.d
+	if d.err != nil || r.read == r.n {
+		return false
+	}
+	k := min(max, r.n-r.read)
+	if cap(b.Flags) < k {
+		b.Flags = make([]domain.FlagConfig, k)
+	}
+	b.Flags = b.Flags[:k]
+	// Blocks sized by what the batch's last read cut: mostly one block each, reused.
+	d.arenas = arenas{
+		variants:   reuse(b.blocks.variants, b.want[cutVariants]),
+		rules:      reuse(b.blocks.rules, b.want[cutRules]),
+		conditions: reuse(b.blocks.conditions, b.want[cutConditions]),
+		values:     reuse(b.blocks.values, b.want[cutValues]),
+		prereqs:    reuse(b.blocks.prereqs, b.want[cutPrereqs]),
+		rollouts:   reuse(b.blocks.rollouts, b.want[cutRollouts]),
+	}
+	d.cut = [numArenas]int{}
+	if b.weights == nil {
+		b.weights = make([]map[string]float64, 0, k)
+	}
+	d.weights, d.used = b.weights, 0
+	for i := range b.Flags {
+		fc := &b.Flags[i]
+		*fc = domain.FlagConfig{}
+		d.flag(&fc.Flag)
+		d.config(&fc.Config)
+	}
+	b.blocks, b.want, b.weights = d.arenas, d.cut, d.weights
+	d.arenas, d.weights = arenas{}, nil
+	r.read += k
+	return d.err == nil
+}
+
+// Err returns the first error met, once Read has returned false.
+func (r *SnapshotReader) Err() error {
+	switch {
+	case r.d.err == nil && r.read < r.n:
+		return errors.New("decode snapshot: not read to the end")
+	case r.d.err == nil && r.d.pos != len(r.d.data):
+		r.d.err = errors.New("trailing bytes")
+	}
+	if r.d.err != nil {
+		return fmt.Errorf("decode snapshot: %w", r.d.err)
+	}
+	return nil
+}
+
 // SnapshotJSON returns a snapshot Load returned as JSON: as it is when it is JSON,
 // re-encoded when it is binary.
 func SnapshotJSON(data []byte) ([]byte, error) {
@@ -275,6 +378,16 @@ type decoder struct {
 	boxed []any // strs[i] as an any, once asked for
 	err   error
 
+	arenas
+	cut [numArenas]int // elements cut from each kind of block, for FlagBatch
+	// weights are maps to reuse (a FlagBatch's), clear, before making new ones; used
+	// counts those reused or made.
+	weights []map[string]float64
+	used    int
+}
+
+// arenas are the blocks the slices of flags are cut from.
+type arenas struct {
 	variants   []domain.Variant
 	rules      []domain.Rule
 	conditions []domain.Condition
@@ -283,15 +396,43 @@ type decoder struct {
 	rollouts   []domain.Rollout
 }
 
+// The kinds of block, as numbered in decoder.cut.
+const (
+	cutVariants = iota
+	cutRules
+	cutConditions
+	cutValues
+	cutPrereqs
+	cutRollouts
+	numArenas
+)
+
 // slab returns n elements cut from *block, with no room to grow into the next ones,
-// taking a new block when *block is full.
-func slab[T any](block *[]T, n int) []T {
+// taking a new block when *block is full; *cut counts the elements.
+func slab[T any](block *[]T, cut *int, n int) []T {
+	*cut += n
 	if n > cap(*block)-len(*block) {
 		*block = make([]T, 0, max(n, 512))
 	}
 	l := len(*block)
 	*block = (*block)[:l+n]
 	return (*block)[l : l+n : l+n]
+}
+
+// weightMap returns an empty map for a rollout's weights.
+func (d *decoder) weightMap(n int) map[string]float64 {
+	if d.used < len(d.weights) {
+		m := d.weights[d.used]
+		d.used++
+		clear(m)
+		return m
+	}
+	m := make(map[string]float64, n)
+	if d.weights != nil {
+		d.weights = append(d.weights, m)
+		d.used++
+	}
+	return m
 }
 
 func (d *decoder) fail(what string) {
@@ -452,7 +593,7 @@ func (d *decoder) flag(f *domain.Flag) {
 	f.Description = d.str()
 	f.Kind = domain.Kind(d.str())
 	if n := d.count(); n >= 0 {
-		f.Variants = slab(&d.variants, n)
+		f.Variants = slab(&d.variants, &d.cut[cutVariants], n)
 		for i := range f.Variants {
 			v := &f.Variants[i]
 			v.Key = d.str()
@@ -477,19 +618,19 @@ func (d *decoder) flag(f *domain.Flag) {
 func (d *decoder) config(c *domain.Config) {
 	c.Enabled = d.byte()&1 != 0
 	if n := d.count(); n >= 0 {
-		c.Rules = slab(&d.rules, n)
+		c.Rules = slab(&d.rules, &d.cut[cutRules], n)
 		for i := range c.Rules {
 			r := &c.Rules[i]
 			r.ID = d.str()
 			r.Description = d.str()
 			if n := d.count(); n >= 0 {
-				r.Conditions = slab(&d.conditions, n)
+				r.Conditions = slab(&d.conditions, &d.cut[cutConditions], n)
 				for j := range r.Conditions {
 					cond := &r.Conditions[j]
 					cond.Attribute = d.str()
 					cond.Operator = domain.Operator(d.str())
 					if n := d.count(); n >= 0 {
-						cond.Values = slab(&d.values, n)
+						cond.Values = slab(&d.values, &d.cut[cutValues], n)
 						for k := range cond.Values {
 							cond.Values[k] = d.value()
 						}
@@ -502,7 +643,7 @@ func (d *decoder) config(c *domain.Config) {
 	d.serve(&c.Default)
 	c.OffVariant = d.str()
 	if n := d.count(); n >= 0 {
-		c.Prerequisites = slab(&d.prereqs, n)
+		c.Prerequisites = slab(&d.prereqs, &d.cut[cutPrereqs], n)
 		for i := range c.Prerequisites {
 			c.Prerequisites[i] = domain.Prerequisite{Flag: d.str(), Variant: d.str()}
 		}
@@ -516,9 +657,9 @@ func (d *decoder) serve(s *domain.Serve) {
 	if d.byte()&1 == 0 {
 		return
 	}
-	s.Rollout = &slab(&d.rollouts, 1)[0]
+	s.Rollout = &slab(&d.rollouts, &d.cut[cutRollouts], 1)[0]
 	if n := d.count(); n >= 0 {
-		s.Rollout.Weights = make(map[string]float64, n)
+		s.Rollout.Weights = d.weightMap(n)
 		for range n {
 			k := d.str()
 			s.Rollout.Weights[k] = d.float()

@@ -168,3 +168,51 @@ func BenchmarkDecodeSnapshot(b *testing.B) {
 		}
 	})
 }
+
+// TestSnapshotReader: read by batches, into batches whose memory is reused, a snapshot
+// gives the flags DecodeSnapshot gives; a truncated or extended one is an error.
+func TestSnapshotReader(t *testing.T) {
+	s := richSnapshot()
+	for i := range 40 {
+		fc := richSnapshot().Flags[i%3]
+		fc.Flag.Key = fmt.Sprintf("f%02d", i)
+		s.Flags = append(s.Flags, fc)
+	}
+	bin := rediscache.EncodeSnapshot(s)
+	want, err := rediscache.DecodeSnapshot(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := rediscache.ReadSnapshot(string(bin))
+	if !ok || r.Len() != len(want.Flags) {
+		t.Fatalf("not read as binary, or %d flags", r.Len())
+	}
+	if h := r.Header(); h.Version != want.Version || h.ProjectKey != want.ProjectKey || h.EnvironmentID != want.EnvironmentID || h.EnvironmentKey != want.EnvironmentKey {
+		t.Errorf("header %+v", h)
+	}
+	var batches [2]rediscache.FlagBatch
+	n := 0
+	for k := 0; r.Read(&batches[k%2], 5); k++ {
+		for _, fc := range batches[k%2].Flags {
+			if !reflect.DeepEqual(fc, want.Flags[n]) {
+				t.Errorf("flag %d read as\n%#v\nwant\n%#v", n, fc, want.Flags[n])
+			}
+			n++
+		}
+	}
+	if err := r.Err(); err != nil || n != len(want.Flags) {
+		t.Fatalf("%d flags read: %v", n, err)
+	}
+	for _, data := range []string{string(bin[:len(bin)-1]), string(bin[:len(bin)/2]), string(bin) + "\x00"} {
+		r, _ := rediscache.ReadSnapshot(data)
+		var b rediscache.FlagBatch
+		for r.Read(&b, 5) {
+		}
+		if r.Err() == nil {
+			t.Errorf("%d bytes of %d: no error", len(data), len(bin))
+		}
+	}
+	if _, ok := rediscache.ReadSnapshot(`{"flags":[]}`); ok {
+		t.Error("JSON read as binary")
+	}
+}

@@ -204,23 +204,23 @@ func (c *Cache) load(ctx context.Context, environmentID string, want int64) (*ev
 	var fallback *eval.Snapshot
 	if c.redisUsable() {
 		rctx, cancel := context.WithTimeout(ctx, c.opt.RedisTimeout)
-		data, version, err := rediscache.Load(rctx, c.rdb, environmentID)
+		data, version, err := rediscache.LoadString(rctx, c.rdb, environmentID)
 		cancel()
 		switch {
 		// A copy older than the one in memory (Redis kept an old snapshot after a
 		// write-back failed) is no better than a miss: it must neither replace nor
 		// shadow the newer one, so PostgreSQL is asked and Redis repaired.
 		case err == nil && version >= floor && version >= held:
-			if ds, derr := rediscache.DecodeSnapshot(data); derr == nil && ds.Version == version {
+			if snap, derr := compileCached(data); derr == nil && snap.Version == version {
 				c.Stats.RedisHits.Add(1)
-				return c.store(environmentID, eval.Compile(ds), gen), nil
+				return c.store(environmentID, snap, gen), nil
 			}
 			c.log.Warn("unreadable snapshot in redis; loading from postgres", "environment", environmentID)
 		case err == nil && version > held:
 			// Below the version announced, but newer than memory's: not to be served
 			// while PostgreSQL answers, yet the better fallback if it does not.
-			if ds, derr := rediscache.DecodeSnapshot(data); derr == nil && ds.Version == version {
-				fallback = eval.Compile(ds)
+			if snap, derr := compileCached(data); derr == nil && snap.Version == version {
+				fallback = snap
 			}
 		case err == nil:
 			c.Stats.RedisOlder.Add(1)
@@ -380,4 +380,58 @@ func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)
+}
+
+// batchFlags is how many flags a batch of a snapshot read from Redis holds.
+const batchFlags = 256
+
+// compileCached compiles a snapshot LoadString returned: in the binary format, flags are
+// compiled as they are decoded, on another goroutine, through a few batches reused in
+// turn, so that neither waits for the other to finish and the decoded snapshot is
+// never held whole. A snapshot whose flags are not sorted by key (none the evaluator
+// writes) is decoded whole and compiled by eval.Compile, whose result may then differ.
+func compileCached(data string) (*eval.Snapshot, error) {
+	r, ok := rediscache.ReadSnapshot(data)
+	if !ok {
+		ds, err := rediscache.DecodeSnapshot([]byte(data))
+		if err != nil {
+			return nil, err
+		}
+		return eval.Compile(ds), nil
+	}
+	h := r.Header()
+	b := eval.NewBuilder(h.ProjectKey, h.EnvironmentID, h.EnvironmentKey, h.Version, eval.Sizes{Flags: r.Len()})
+	const batches = 3
+	full := make(chan *rediscache.FlagBatch, batches)
+	free := make(chan *rediscache.FlagBatch, batches)
+	for range batches {
+		free <- new(rediscache.FlagBatch)
+	}
+	go func() {
+		defer close(full)
+		for fb := range free {
+			if !r.Read(fb, batchFlags) {
+				return
+			}
+			full <- fb
+		}
+	}()
+	for fb := range full {
+		for i := range fb.Flags {
+			b.Add(&fb.Flags[i])
+		}
+		free <- fb
+	}
+	close(free)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if !b.Sorted() {
+		ds, err := rediscache.DecodeSnapshot([]byte(data))
+		if err != nil {
+			return nil, err
+		}
+		return eval.Compile(ds), nil
+	}
+	return b.Snapshot(), nil
 }

@@ -86,16 +86,33 @@ func memory(ctx context.Context, w io.Writer, o options, s seeded, t *targets) e
 				return err
 			}
 			if o.evaluatorPID != 0 {
+				// Right after a load the process still holds the load's garbage, which
+				// the runtime returns to the system over the next seconds: the figure
+				// with the flags loaded is the settled one, read once RSS has stopped
+				// falling (at most 15 s), and the one 0.5 s after is shown beside it.
 				time.Sleep(500 * time.Millisecond)
-				after, err := procstat.RSS(o.evaluatorPID)
+				soon, err := procstat.RSS(o.evaluatorPID)
 				if err != nil {
 					return err
 				}
+				settled := soon
+				for range 15 {
+					time.Sleep(time.Second)
+					now, err := procstat.RSS(o.evaluatorPID)
+					if err != nil {
+						return err
+					}
+					if now >= settled {
+						break
+					}
+					settled = now
+				}
 				fmt.Fprintf(w, "| measure | value |\n|---|---|\n")
 				fmt.Fprintf(w, "| evaluator RSS before loading (started, seeded, nothing evaluated yet) | %s |\n", procstat.MiB(before))
-				fmt.Fprintf(w, "| evaluator RSS with the %d flags loaded | %s (+%s) |\n", o.bigFlags, procstat.MiB(after), procstat.MiB(after-before))
-				t.add(fmt.Sprintf("evaluator RSS with %d flags loaded, above idle", o.bigFlags), after-before <= 40<<20,
-					"+"+procstat.MiB(after-before), "≤ 40 MiB")
+				fmt.Fprintf(w, "| evaluator RSS 0.5 s after the %d flags loaded | %s (+%s) |\n", o.bigFlags, procstat.MiB(soon), procstat.MiB(soon-before))
+				fmt.Fprintf(w, "| evaluator RSS with the %d flags loaded, settled | %s (+%s) |\n", o.bigFlags, procstat.MiB(settled), procstat.MiB(settled-before))
+				t.add(fmt.Sprintf("evaluator RSS with %d flags loaded (settled), above idle", o.bigFlags), settled-before <= 40<<20,
+					fmt.Sprintf("+%s (+%s 0.5 s after the load)", procstat.MiB(settled-before), procstat.MiB(soon-before)), "≤ 40 MiB")
 			}
 		}
 	}

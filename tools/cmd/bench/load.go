@@ -165,7 +165,7 @@ func load(ctx context.Context, w io.Writer, o options, s seeded, t *targets) err
 			f := med[r.floor]
 			ratios = fmt.Sprintf("%.2f× | %.2f× | %.2f×", m.rps/f.rps, float64(m.p50)/float64(f.p50), float64(m.p99)/float64(f.p99))
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %v | %v | %d | %s |\n", r.name, strings.Join(each, " / "), m.rps, m.p50, m.p99, m.errors, ratios)
+		fmt.Fprintf(w, "| %s | %s | %.0f | %v | %v | %d | %s |\n", r.name, strings.Join(each, " / "), m.rps, roundDuration(m.p50), roundDuration(m.p99), m.errors, ratios)
 	}
 	fmt.Fprintln(w)
 	ratio := func(i int) (rps, p99 float64) {

@@ -5,6 +5,7 @@
 package pgsnapshot
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"runtime"
@@ -45,6 +46,9 @@ type batch struct {
 // here, by bytes as the engine sorts keys, rather than by PostgreSQL: sorting ten
 // thousand rows with their JSON took it longer than the rest of the query (work_mem
 // is small for rows this wide).
+//
+// Under a context marked by Background, batches are decoded by the reading goroutine
+// itself.
 func Flags(tx *gorm.DB, projectID, environmentID string) ([]domain.FlagConfig, error) {
 	rows, err := tx.Raw(`SELECT f.id, f.key, f.name, f.kind, f.variants, f.salt, f.killed,
 			c.enabled, c.rules, c.default_serve, c.off_variant, c.prerequisites, c.version
@@ -73,7 +77,19 @@ func Flags(tx *gorm.DB, projectID, environmentID string) ([]domain.FlagConfig, e
 		raw  [jsonColumns]sql.RawBytes
 	)
 	cur := &batch{flags: make([]domain.FlagConfig, 0, batchRows), block: make([]byte, 0, 64<<10), ends: make([]int, 0, jsonColumns*batchRows)}
+	// A load nobody waits for decodes on this goroutine alone: the other processors
+	// stay with the requests being served.
+	var inline *decoder
+	if background, _ := tx.Statement.Context.Value(backgroundKey{}).(bool); background {
+		inline = newDecoder()
+	}
 	send := func() {
+		if inline != nil {
+			cur.err = inline.batch(cur)
+			cur.block, cur.ends = nil, nil
+			batches = append(batches, cur)
+			return
+		}
 		if workers < min(runtime.GOMAXPROCS(0), maxWorkers) {
 			workers++
 			wg.Add(1)
@@ -140,6 +156,15 @@ func Flags(tx *gorm.DB, projectID, environmentID string) ([]domain.FlagConfig, e
 
 // maxWorkers bounds the decoders of one read.
 const maxWorkers = 4
+
+type backgroundKey struct{}
+
+// Background marks ctx as a load nobody waits for (a revalidation in the
+// background): Flags then decodes on one goroutine rather than on every processor,
+// so that the load does not take the cores from the requests being served.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
 
 // batch decodes the JSON columns of every flag of b.
 func (d *decoder) batch(b *batch) error {

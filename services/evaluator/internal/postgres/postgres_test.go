@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
 	"github.com/switchyard/switchyard/pkg/domain"
+	"github.com/switchyard/switchyard/pkg/platform/pgsnapshot"
 	"github.com/switchyard/switchyard/pkg/testinfra"
 	"github.com/switchyard/switchyard/pkg/testinfra/fixture"
 	"github.com/switchyard/switchyard/services/evaluator/internal/keys"
@@ -147,5 +149,32 @@ func TestErrors(t *testing.T) {
 	}
 	if err := down.Ping(ctx); domain.ErrorCode(err) != domain.CodeUnavailable {
 		t.Errorf("ping with the database down: %v", err)
+	}
+}
+
+// TestBackgroundLoad: a load marked as in the background (decoded on one goroutine)
+// reads what a load on every processor reads, over several batches of rows.
+func TestBackgroundLoad(t *testing.T) {
+	ctx := context.Background()
+	url := testinfra.MigratedDB(t)
+	env := fixture.New(t, url)
+	flags := make([]domain.FlagConfig, 2500)
+	for i := range flags {
+		flags[i] = fixture.Bool(fmt.Sprintf("flag-%04d", i), fixture.On(domain.Rule{ID: "r", Conditions: []domain.Condition{
+			{Attribute: "plan", Operator: domain.OpIn, Values: []any{"pro", fmt.Sprint("p", i%7)}}}, Serve: domain.Serve{Variant: "off"}}))
+	}
+	env.Flags(flags...)
+	s, err := postgres.Open(url, "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fg, err := s.LoadSnapshot(ctx, env.ID, 0)
+	if err != nil || len(fg.Flags) != len(flags) {
+		t.Fatalf("foreground: %d flags, %v", len(fg.Flags), err)
+	}
+	bg, err := s.LoadSnapshot(pgsnapshot.Background(ctx), env.ID, 0)
+	if err != nil || !reflect.DeepEqual(bg, fg) {
+		t.Fatalf("a background load differs from a foreground one (%v)", err)
 	}
 }

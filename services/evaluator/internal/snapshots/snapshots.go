@@ -34,6 +34,7 @@ import (
 
 	"github.com/switchyard/switchyard/pkg/domain"
 	"github.com/switchyard/switchyard/pkg/eval"
+	"github.com/switchyard/switchyard/pkg/platform/pgsnapshot"
 	"github.com/switchyard/switchyard/pkg/platform/rediscache"
 )
 
@@ -157,7 +158,9 @@ func (c *Cache) revalidate(environmentID string, e *entry) {
 			delete(c.refreshing, environmentID)
 			c.mu.Unlock()
 		}()
-		ctx, cancel := context.WithTimeout(context.Background(), c.opt.LoadTimeout+c.opt.RedisTimeout)
+		// Nobody waits for this load: it reads PostgreSQL on one goroutine, leaving the
+		// other cores to requests.
+		ctx, cancel := context.WithTimeout(pgsnapshot.Background(context.Background()), c.opt.LoadTimeout+c.opt.RedisTimeout)
 		defer cancel()
 		if c.redisUsable() {
 			rctx, rcancel := context.WithTimeout(ctx, c.opt.RedisTimeout)

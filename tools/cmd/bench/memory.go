@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/tools/internal/adminclient"
@@ -126,20 +127,9 @@ func memory(ctx context.Context, w io.Writer, o options, s seeded, t *targets) e
 		each = append(each, time.Duration(c).Round(100*time.Microsecond).String())
 	}
 	fmt.Fprintf(w, "| cold bulk evaluation (OFREP): SDK key and snapshot from PostgreSQL, compile, evaluate %d flags, encode: first, then after changes | %s (median %v) |\n",
-		o.bigFlags, joinStrings(each), cold.Round(100*time.Microsecond))
+		o.bigFlags, strings.Join(each, " / "), cold.Round(100*time.Microsecond))
 	fmt.Fprintf(w, "| next bulk evaluation, snapshot in memory | %v |\n\n", warm.Round(100*time.Microsecond))
 	t.add(fmt.Sprintf("first bulk evaluation of %d flags (cold, from PostgreSQL), median of %d", o.bigFlags, len(colds)),
 		cold <= 100*time.Millisecond, fmt.Sprintf("%v (first %v)", cold.Round(100*time.Microsecond), first.Round(100*time.Microsecond)), "≤ 100 ms")
 	return nil
-}
-
-func joinStrings(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += " / "
-		}
-		out += x
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,25 +76,20 @@ func writes(ctx context.Context, w io.Writer, o options, t *targets) error {
 	fmt.Fprintf(w, "## Admin configuration writes (PUT through the admin API, on loopback; %d rounds)\n\n", o.rounds)
 	fmt.Fprintln(w, "| measure | rounds | median |\n|---|---|---|")
 	durs := func(v []float64) string {
-		s := ""
+		each := make([]string, len(v))
 		for i, x := range v {
-			if i > 0 {
-				s += " / "
-			}
-			s += time.Duration(x).Round(10 * time.Microsecond).String()
+			each[i] = time.Duration(x).Round(10 * time.Microsecond).String()
 		}
-		return s
+		return strings.Join(each, " / ")
 	}
 	p50 := time.Duration(median(p50s))
 	fmt.Fprintf(w, "| one writer, p50 over %d writes | %s | %v |\n", sequential, durs(p50s), p50.Round(10*time.Microsecond))
 	fmt.Fprintf(w, "| one writer, p99 over %d writes | %s | %v |\n", sequential, durs(p99s), time.Duration(median(p99s)).Round(10*time.Microsecond))
-	rs := ""
+	each := make([]string, len(rates))
 	for i, r := range rates {
-		if i > 0 {
-			rs += " / "
-		}
-		rs += fmt.Sprintf("%.0f", r)
+		each[i] = fmt.Sprintf("%.0f", r)
 	}
+	rs := strings.Join(each, " / ")
 	rate := median(rates)
 	fmt.Fprintf(w, "| %d writers on different flags, writes/s over 3 s | %s | %.0f |\n\n", writers, rs, rate)
 	t.add("admin configuration write, p50 (one writer)", p50 <= 3*time.Millisecond, p50.Round(10*time.Microsecond).String(), "≤ 3 ms")

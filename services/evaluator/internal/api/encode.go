@@ -85,11 +85,6 @@ func (v resultView) appendJSON(b []byte) []byte {
 	return append(b, '}', '\n')
 }
 
-// appendJSON encodes the answer as the serializer would.
-func (s ofrepSuccess) appendJSON(b []byte) []byte {
-	return append(s.appendObject(b), '\n')
-}
-
 // appendObject encodes the answer without the serializer's trailing newline.
 func (s ofrepSuccess) appendObject(b []byte) []byte {
 	b = append(b, `{"key":`...)

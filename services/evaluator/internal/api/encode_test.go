@@ -40,7 +40,7 @@ func TestHandEncodingMatchesTheSerializer(t *testing.T) {
 			{Key: "f", Value: v, Reason: "TARGETING_MATCH", Variant: "on", Metadata: ofrepMetadata{EnvironmentVersion: 12, RuleID: "pro"}},
 			{Key: "ünïcode/key", Value: v, Reason: "DEFAULT", Metadata: ofrepMetadata{EnvironmentVersion: 0}},
 		} {
-			if got, want := string(s.appendJSON(nil)), serialize(t, s); got != want {
+			if got, want := string(s.appendObject(nil))+"\n", serialize(t, s); got != want {
 				t.Errorf("ofrepSuccess:\n got %s\nwant %s", got, want)
 			}
 		}

@@ -86,26 +86,14 @@ func (t *Tokens) current(environmentID, keyID string) *issuedTokens {
 	return c
 }
 
-// Tag names the tokens issued now for a key: the window and the secret. Answers that
-// carry a token name it in their ETag, so a client that revalidates in a later
-// window, or after a restart with another secret, gets a fresh URL rather than a 304
-// that would keep one now refused.
-func (t *Tokens) Tag(keyID string) string {
-	n, _ := t.window(keyID)
-	return strconv.FormatInt(n, 10) + "." + t.id
-}
-
-// IssueTagged returns Issue's token and Tag's tag, from the key's cache when its
-// window has not changed.
-func (t *Tokens) IssueTagged(environmentID, keyID string) (token, tag string) {
+// Issue returns a token for the environment and key, valid until the end of the next
+// window, and the tag of the tokens issued now for the key: the window and the secret.
+// Answers that carry a token name its tag in their ETag, so a client that revalidates
+// in a later window, or after a restart with another secret, gets a fresh URL rather
+// than a 304 that would keep one now refused.
+func (t *Tokens) Issue(environmentID, keyID string) (token, tag string) {
 	c := t.current(environmentID, keyID)
 	return c.token, c.tagged
-}
-
-// Issue returns a token for the environment and key, valid until the end of the next
-// window.
-func (t *Tokens) Issue(environmentID, keyID string) string {
-	return t.current(environmentID, keyID).token
 }
 
 // Errors of Verify; the HTTP layer answers both with 401.

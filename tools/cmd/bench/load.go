@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,6 +71,9 @@ func parseWrk(out string) (result, error) {
 			r.p99 = d
 		}
 	}
+	if r.p50 <= 0 || r.p99 <= 0 {
+		return r, fmt.Errorf("no 50%% and 99%% latencies in wrk's output:\n%s", out)
+	}
 	if m := non2xx.FindStringSubmatch(out); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		r.errors += n
@@ -129,6 +134,11 @@ func load(ctx context.Context, w io.Writer, o options, s seeded, t *targets) err
 		"machine's state of that minute; the figures are the medians of the rounds, each ratio the median scenario's over its floor's median.\n"+
 		"Every scenario had a %v warm-up first.\n\n", o.warmup)
 	for _, r := range runs {
+		// Each scenario is asked once first, and must answer what it claims to
+		// measure: a load of errors or of empty answers would otherwise pass.
+		if err := probe(ctx, r.scenario, r.floor < 0); err != nil {
+			return err
+		}
 		if o.warmup > 0 {
 			if _, err := wrk(ctx, o, r.scenario, o.warmup); err != nil {
 				return err
@@ -197,4 +207,60 @@ func medianResult(rs []result) result {
 		errs = append(errs, float64(r.errors))
 	}
 	return result{rps: median(rps), p50: time.Duration(median(p50)), p99: time.Duration(median(p99)), errors: int(median(errs))}
+}
+
+// probe sends a scenario's request once and checks its answer: 200 for a floor; for
+// the evaluator a value and a variant for a single flag, every flag of the project
+// for a bulk one.
+func probe(ctx context.Context, s scenario, floor bool) error {
+	var body io.Reader
+	if s.body != "" {
+		body = strings.NewReader(strings.ReplaceAll(s.body, "USER", "1"))
+	}
+	req, err := http.NewRequestWithContext(ctx, s.method, s.base+strings.ReplaceAll(s.path, "USER", "1"), body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.key != "" {
+		req.Header.Set("Authorization", "Bearer "+s.key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %d %.200s", s.name, resp.StatusCode, raw)
+	}
+	if floor {
+		return nil
+	}
+	var answer struct {
+		Flags   json.RawMessage `json:"flags"`
+		Value   any             `json:"value"`
+		Variant string          `json:"variant"`
+	}
+	if err := json.Unmarshal(raw, &answer); err != nil {
+		return fmt.Errorf("%s: %w: %.200s", s.name, err, raw)
+	}
+	if answer.Flags == nil {
+		if answer.Value == nil || answer.Variant == "" {
+			return fmt.Errorf("%s: no value or variant in %.200s", s.name, raw)
+		}
+		return nil
+	}
+	var list []json.RawMessage
+	var byKey map[string]json.RawMessage
+	if json.Unmarshal(answer.Flags, &list) != nil && json.Unmarshal(answer.Flags, &byKey) != nil {
+		return fmt.Errorf("%s: flags neither a list nor an object: %.200s", s.name, raw)
+	}
+	if n := len(list) + len(byKey); n != benchFlags {
+		return fmt.Errorf("%s: %d flags answered, want %d", s.name, n, benchFlags)
+	}
+	return nil
 }

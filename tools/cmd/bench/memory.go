@@ -71,6 +71,9 @@ func memory(ctx context.Context, w io.Writer, o options, s seeded, t *targets) e
 			if _, key, err = admin.NewSDKKey(ctx, bigProject, benchEnv, fmt.Sprintf("cold-%d-%d", time.Now().UnixNano(), i), "server"); err != nil {
 				return err
 			}
+			// The change fences Redis, so no copy of the new version exists until this
+			// evaluator loads it from PostgreSQL: an answer of the new version is a
+			// PostgreSQL load.
 			time.Sleep(300 * time.Millisecond) // the invalidation arrives within milliseconds
 		}
 		took, fresh, err := bulk(key, version)

@@ -76,10 +76,8 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// Drain runs delivery rounds until one delivers nothing, or takes less than a full
-// batch: everything due is delivered, or Redis is failing and the rest waits for its
-// backoff. (What a change enqueues during a round comes with a Kick of its own, so
-// stopping after a short round, without a last empty one, loses nothing.)
+// Drain runs delivery rounds until one delivers nothing: everything due is delivered,
+// or Redis is failing and the rest waits for its backoff.
 func (w *Worker) Drain(ctx context.Context) {
 	for ctx.Err() == nil {
 		rep, err := w.store.DeliverOutbox(ctx, batch, w.deliver)
@@ -94,7 +92,7 @@ func (w *Worker) Drain(ctx context.Context) {
 		if rep.Failed > 0 {
 			w.log.WarnContext(ctx, "invalidations not delivered; will retry", "failed", rep.Failed)
 		}
-		if rep.Delivered == 0 || rep.Delivered+rep.Coalesced+rep.Failed < batch {
+		if rep.Delivered == 0 {
 			return
 		}
 	}
